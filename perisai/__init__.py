@@ -1,0 +1,103 @@
+"""PERISAI agent app: register informal workers and collect their BPJS contributions in cash."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, request, url_for
+
+from . import config as config_module
+from .extensions import babel, compress, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config_module.DEFAULTS)
+    app.config.update(config_module.from_environment(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    _ensure_secret_key(app)
+
+    if app.config.get("BEHIND_PROXY"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    compress.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    _init_login(app)
+
+    with app.app_context():
+        from .database import configure_engine
+        configure_engine(db.engine)
+
+    from . import auth, admin, billing, collect, dashboard, public, reports, supervision, workers
+    for blueprint in (auth.bp, dashboard.bp, workers.bp, billing.bp, collect.bp, public.bp,
+                      supervision.bp, admin.bp, reports.bp):
+        app.register_blueprint(blueprint)
+
+    from . import cli, errors, templating, security
+    cli.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+    security.init_app(app)
+    return app
+
+
+def _ensure_secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    key_file = Path(app.instance_path) / "secret_key"
+    if key_file.exists():
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+    elif app.testing or app.debug or os.environ.get("PERISAI_DEV") == "1":
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+    else:
+        raise RuntimeError("SECRET_KEY is not set. Set it in the environment (see README, "
+                           "'Configuration'); the app will not run in production without one.")
+
+
+def _select_locale():
+    chosen = request.cookies.get("lang")
+    if chosen in ("id", "en"):
+        return chosen
+    return "id"
+
+
+def _init_login(app: Flask) -> None:
+    from flask import make_response, redirect
+
+    from .models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Silakan masuk dulu."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        try:
+            ident, version = (int(part) for part in user_id.split("."))
+        except ValueError:
+            return None
+        user = db.session.get(User, ident)
+        if user is None or user.session_version != version or not user.active:
+            return None
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        if request.headers.get("HX-Request") == "true":
+            response = make_response("", 401)
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target)

@@ -1,0 +1,164 @@
+"""Command-line tools: `flask --app perisai <command>`."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from .extensions import db
+
+DEFAULT_DEMO_PASSWORD = "perisai-demo"
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, seed_demo, create_user_command, audit_verify, ledger_verify,
+                    import_sponsored_command):
+        app.cli.add_command(command)
+    app.cli.add_command(seed_scale_command)
+    app.cli.add_command(backup_command)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the schema (migrations) and load the rate schedule."""
+    from .services.rates import seed_rates
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    added = seed_rates(db.session)
+    click.echo(f"Database ready ({db.engine.url.render_as_string(hide_password=True)}); "
+               f"{added} rate rows added.")
+
+
+@click.command("seed-demo")
+@click.option("--password", default=None, help="Password for every demo account.")
+def seed_demo(password: str | None) -> None:
+    """Two branches, demo users and a few demo workers. Safe to run twice."""
+    from .services import demo
+    password = password or os.environ.get("PERISAI_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
+    summary = demo.seed(db.session, password)
+    click.echo(summary)
+    click.echo(f"Demo password for agent1, agent2, agent3, supervisor1, supervisor2, admin: {password}")
+
+
+@click.command("seed-scale")
+@click.option("--workers", type=click.IntRange(1), required=True, help="Workers to create.")
+@click.option("--collections", type=click.IntRange(0), required=True, help="Collections to create.")
+@click.option("--agents", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--branches", type=click.IntRange(1, 5), default=5, show_default=True)
+@click.option("--password", default=None, help="Password of every seeded agent and supervisor.")
+@click.option("--seed", type=int, default=20251122, show_default=True, help="Random seed.")
+def seed_scale_command(workers, collections, agents, branches, password, seed) -> None:
+    """Bulk-load a big realistic database for the benchmarks (run on a fresh database)."""
+    from .services.scale import PASSWORD_DEFAULT, seed_scale
+    try:
+        totals = seed_scale(db.session, workers=workers, collections=collections, agents=agents,
+                            branches=branches, password=password or PASSWORD_DEFAULT, seed=seed,
+                            progress=click.echo)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(totals)
+    click.echo(f"Agents scale.agent0001.., supervisors scale.sup1..; password: "
+               f"{password or PASSWORD_DEFAULT}")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), required=True)
+@click.option("--branch", "branch_code", default=None, help="Branch code (agents and supervisors).")
+@click.option("--name", "full_name", default=None, help="Full name shown on slips.")
+@click.password_option()
+def create_user_command(username, role, branch_code, full_name, password) -> None:
+    """Create a user account."""
+    from .domain import DomainError
+    from .services import SYSTEM
+    from .services.users import create_user
+    try:
+        user = create_user(db.session, username=username, full_name=full_name or username,
+                           role=role, branch_code=branch_code, password=password, actor=SYSTEM)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"Created {user.role} {user.username}.")
+
+
+@click.command("import-sponsored")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
+def import_sponsored_command(path: str) -> None:
+    """Import a sponsored-premium list (CSV); any bad row and nothing is imported."""
+    from .services import SYSTEM
+    from .services.sponsored_import import ImportRejected, import_sponsored
+    try:
+        with open(path, "rb") as handle:
+            result = import_sponsored(db.session, handle, actor=SYSTEM,
+                                      source_name=os.path.basename(path))
+    except ImportRejected as rejected:
+        click.echo(rejected.message, err=True)
+        for line in rejected.errors:
+            click.echo(f"  {line}", err=True)
+        sys.exit(1)
+    click.echo(f"{result.rows} rows read: {result.added} added, {result.skipped} already on the list.")
+
+
+@click.command("audit-verify")
+@with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
+def audit_verify() -> None:
+    """Check the audit chain; exit code 1 at the first broken link."""
+    from .services.audit import verify
+    result = verify(db.session)
+    if result.ok:
+        click.echo(f"Audit chain intact: {result.checked} events checked.")
+        return
+    click.echo(f"Audit chain BROKEN at event {result.broken_at}: {result.reason} "
+               f"({result.checked} events read).", err=True)
+    sys.exit(1)
+
+
+@click.command("ledger-verify")
+@with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
+def ledger_verify() -> None:
+    """Check every agent's cash on hand against the sum of its ledger entries, and the
+    incentive tallies against a recount of the collections."""
+    from .services import agent_months
+    from .services.incentives import verify_tallies
+    from .services.ledger import verify
+    mismatches = verify(db.session)
+    for row in mismatches:
+        click.echo(f"agent {row.agent_id}: account {row.account_balance} != ledger {row.ledger_sum}", err=True)
+    tallies = verify_tallies(db.session)
+    for row in tallies:
+        click.echo(f"agent {row.agent_id} {row.month:%Y-%m} member month {row.member_month}: "
+                   f"tally {row.tally} != collections {row.collections}", err=True)
+    months = agent_months.verify(db.session)
+    for row in months:
+        click.echo(f"agent {row.agent_id} branch {row.branch_id} {row.month:%Y-%m}: kept "
+                   f"(registrations, payments, amount) {row.kept} != recounted {row.recounted}",
+                   err=True)
+    if mismatches or tallies or months:
+        sys.exit(1)
+    click.echo("Ledger consistent: every agent's cash on hand equals the sum of its entries; "
+               "the incentive tallies and the agents' month figures match the collections.")
+
+
+@click.command("backup")
+@click.argument("dest", type=click.Path())
+@with_appcontext
+def backup_command(dest: str) -> None:
+    """Copy the live SQLite database to DEST (a file, or a folder for a time-stamped file)."""
+    from .services.backup import BackupError, backup_sqlite, pg_dump_command, sqlite_file
+    source = sqlite_file(db.engine.url)
+    if source is None:
+        click.echo("This database is not a SQLite file; back up PostgreSQL with pg_dump "
+                   "(a consistent snapshot, safe while the app runs):", err=True)
+        click.echo("  " + pg_dump_command(db.engine.url, dest), err=True)
+        click.echo("Restore with: pg_restore --clean --no-owner --dbname=<database> " + dest, err=True)
+        sys.exit(2)
+    try:
+        result = backup_sqlite(source, dest)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    counts = ", ".join(f"{name} {count}" for name, count in result.tables.items()
+                       if name in ("workers", "collections", "audit_events"))
+    click.echo(f"Backup written to {result.path} ({result.size} bytes; {counts}).")

@@ -1,0 +1,73 @@
+"""Configuration from environment variables.
+
+Every setting has a safe default for development except the secret key, which production must
+set: `create_app` refuses to start without one unless debugging or testing.
+"""
+import os
+from datetime import timedelta
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment(instance_path: str) -> dict:
+    sqlite_default = "sqlite:///" + os.path.join(instance_path, "perisai.sqlite3")
+    return {
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        # Old keys, comma-separated, still accepted for sessions and slip links after a rotation.
+        "SECRET_KEY_FALLBACKS": [key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",")
+                                 if key.strip()],
+        "SQLALCHEMY_DATABASE_URI": _database_url(os.environ.get("DATABASE_URL") or sqlite_default),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        "PREFERRED_URL_SCHEME": os.environ.get("PREFERRED_URL_SCHEME", "http"),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL"),
+        "BEHIND_PROXY": _bool("BEHIND_PROXY", False),
+    }
+
+
+def _database_url(url: str) -> str:
+    # Heroku-style URLs name the old driver; psycopg 3 is the one we ship.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+DEFAULTS = {
+    "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # Agents share phones: a session idles out after 30 minutes.
+    "PERMANENT_SESSION_LIFETIME": timedelta(minutes=30),
+    "SESSION_REFRESH_EACH_REQUEST": True,
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "BABEL_DEFAULT_LOCALE": "id",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Jakarta",
+    "LANGUAGES": ("id", "en"),
+    "SEND_FILE_MAX_AGE_DEFAULT": 365 * 24 * 3600,  # static URLs carry a version
+    "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/csv", "application/javascript",
+                           "text/javascript", "image/svg+xml"],
+    "COMPRESS_ALGORITHM": ["gzip"],
+    "COMPRESS_LEVEL": 6,
+    "COMPRESS_MIN_SIZE": 300,
+    "COMPRESS_STREAMS": False,
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,  # oversized fields get a 422, not a 413
+    "RATELIMIT_HEADERS_ENABLED": False,
+    "RATELIMIT_PUBLIC": "30 per minute",
+    "RATELIMIT_LOGIN": "10 per minute",
+    "LOGIN_FAILURES_BEFORE_SLOWDOWN": 5,
+    "BILL_VALIDITY_DAYS": 7,
+    "AGENT_BILL_LIMIT": 7_000_000,
+    "WORKERS_PER_PAGE": 20,
+}

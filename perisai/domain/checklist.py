@@ -1,0 +1,309 @@
+"""The document check: what is missing or inconsistent, in plain Bahasa Indonesia.
+
+`check_registration` takes the raw strings the agent typed and returns one item per rule, plus
+the cleaned values when everything is in order. The live checklist (htmx) and the final
+submission use the same function, so they can never disagree.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+from . import nik as nik_rules
+from .occupations import BY_CODE
+from .rates import RateBook, rupiah
+
+MAX_AGE = 65
+MAX_OCCUPATIONS = 2
+HEIR_RELATIONS = ("suami", "istri", "anak", "ayah", "ibu", "saudara kandung", "lainnya")
+FIELD_LIMITS = {"nik": 32, "full_name": 120, "birth_date": 10, "sex": 1, "phone": 20,
+                "address": 300, "occupation": 40, "occupation2": 40, "declared_income": 20,
+                "programs": 1, "heir_name": 120, "heir_relation": 40}
+
+OK, MISSING, BAD = "ok", "missing", "bad"
+# Which checklist item speaks for a form field, when it is not the field's own name.
+FIELD_ITEMS = {"occupation2": "occupation", "heir_name": "heir", "heir_relation": "heir"}
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    label: str
+    state: str  # ok | missing | bad
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.state == OK
+
+
+@dataclass(frozen=True)
+class Registration:
+    nik: str
+    full_name: str
+    birth_date: date
+    sex: str
+    phone: str
+    address: str
+    occupation: str
+    occupation2: str | None
+    declared_income: int
+    programs: int
+    heir_name: str
+    heir_relation: str
+
+
+@dataclass
+class CheckResult:
+    items: list[Item] = field(default_factory=list)
+    registration: Registration | None = None
+    too_long: set[str] = field(default_factory=set)
+
+    @property
+    def complete(self) -> bool:
+        return self.registration is not None
+
+    @property
+    def problems(self) -> list[Item]:
+        return [item for item in self.items if not item.ok]
+
+
+@dataclass(frozen=True)
+class ExistingMember:
+    """Who already registered this NIK, for the "already registered" message."""
+    branch_name: str
+    agent_name: str
+    member_number: str
+
+
+def _has_control_chars(text: str) -> bool:
+    return any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in text)
+
+
+def clean_text(value: str | None) -> str:
+    return " ".join((value or "").split())
+
+
+def parse_date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value.strip()) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()) else None
+    except ValueError:
+        return None
+
+
+def parse_rupiah(value: str) -> int | None:
+    """1500000, 1.500.000 or Rp 1.500.000 → 1500000; anything else → None."""
+    text = re.sub(r"^rp\.?", "", (value or "").strip().lower()).strip()
+    text = text.replace(".", "").replace(" ", "")
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 12:
+        return None
+    return int(text)
+
+
+def normalise_phone(value: str) -> str | None:
+    """An Indonesian mobile number as 08…, or None. Accepts +62, 62 and 0 prefixes."""
+    digits = re.sub(r"[\s\-().]", "", value or "")
+    if digits.startswith("+62"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("62"):
+        digits = "0" + digits[2:]
+    if re.fullmatch(r"08[1-9]\d{7,10}", digits):
+        return digits
+    return None
+
+
+def age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def _valid_name(name: str) -> bool:
+    return (2 <= len(name) <= 120 and not _has_control_chars(name)
+            and not any(ch.isdigit() for ch in name)
+            and sum(ch.isalpha() for ch in name) >= 2
+            and all(ch.isalpha() or ch in " .,'-" for ch in name))
+
+
+def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
+                       existing: ExistingMember | None = None) -> CheckResult:
+    """Check the agent's input. `existing` is who holds this NIK already, if anyone."""
+    result = CheckResult()
+    add = result.items.append
+    value = {key: (raw.get(key) or "") for key in FIELD_LIMITS}
+    for key, limit in FIELD_LIMITS.items():
+        if len(value[key]) > limit:
+            result.too_long.add(key)
+            value[key] = ""
+
+    def filled(key: str) -> bool:
+        return bool(value[key].strip())
+
+    # Documents seen
+    add(Item("doc_ktp", "KTP asli sudah diperiksa",
+             OK if raw.get("doc_ktp") else MISSING,
+             "" if raw.get("doc_ktp") else "Periksa KTP asli pekerja, lalu centang."))
+    add(Item("doc_kk", "Kartu Keluarga (KK) sudah diperiksa",
+             OK if raw.get("doc_kk") else MISSING,
+             "" if raw.get("doc_kk") else "Periksa Kartu Keluarga pekerja, lalu centang."))
+
+    # NIK itself
+    nik = nik_rules.clean(value["nik"])
+    nik_problem = ("NIK terlalu panjang." if "nik" in result.too_long
+                   else nik_rules.validation_error(nik))
+    add(Item("nik", "NIK sah (16 angka)", OK if not nik_problem else
+             (MISSING if not nik and "nik" not in result.too_long else BAD), nik_problem or ""))
+
+    # Name
+    full_name = clean_text(value["full_name"])
+    if not full_name:
+        add(Item("full_name", "Nama lengkap sesuai KTP", MISSING, "Isi nama lengkap sesuai KTP."))
+    elif not _valid_name(full_name):
+        add(Item("full_name", "Nama lengkap sesuai KTP", BAD,
+                 "Nama hanya boleh berisi huruf, spasi dan tanda . , ' -"))
+    else:
+        add(Item("full_name", "Nama lengkap sesuai KTP", OK))
+
+    # Birth date and what the NIK encodes
+    birth_date = parse_date(value["birth_date"]) if filled("birth_date") else None
+    if not filled("birth_date"):
+        add(Item("birth_date", "Tanggal lahir", MISSING, "Isi tanggal lahir sesuai KTP."))
+    elif birth_date is None:
+        add(Item("birth_date", "Tanggal lahir", BAD,
+                 "Tanggal lahir tidak ada di kalender (format TTTT-BB-HH, mis. 1985-08-17)."))
+    elif birth_date > today:
+        add(Item("birth_date", "Tanggal lahir", BAD, "Tanggal lahir tidak boleh di masa depan."))
+        birth_date = None
+    else:
+        add(Item("birth_date", "Tanggal lahir", OK))
+
+    sex = value["sex"] if value["sex"] in ("M", "F") else ""
+    if not filled("sex"):
+        add(Item("sex", "Jenis kelamin", MISSING, "Pilih jenis kelamin."))
+    elif not sex:
+        add(Item("sex", "Jenis kelamin", BAD, "Jenis kelamin harus L atau P."))
+    else:
+        add(Item("sex", "Jenis kelamin", OK))
+
+    nik_ok = not nik_problem
+    if nik_ok and birth_date:
+        matches = nik_rules.birth_date_matches(nik, birth_date)
+        add(Item("nik_birth_date", "Tanggal lahir cocok dengan NIK", OK if matches else BAD,
+                 "" if matches else "Tanggal lahir tidak cocok dengan NIK. Periksa lagi KTP."))
+    else:
+        add(Item("nik_birth_date", "Tanggal lahir cocok dengan NIK", MISSING,
+                 "Perlu NIK dan tanggal lahir yang sah."))
+    if nik_ok and sex:
+        matches = nik_rules.sex_matches(nik, sex)
+        add(Item("nik_sex", "Jenis kelamin cocok dengan NIK", OK if matches else BAD,
+                 "" if matches else "Jenis kelamin tidak cocok dengan NIK (tanggal lahir di NIK "
+                 "ditambah 40 untuk perempuan)."))
+    else:
+        add(Item("nik_sex", "Jenis kelamin cocok dengan NIK", MISSING,
+                 "Perlu NIK dan jenis kelamin."))
+
+    if birth_date:
+        age = age_on(birth_date, today)
+        young_enough = age < MAX_AGE
+        add(Item("age", f"Usia di bawah {MAX_AGE} tahun", OK if young_enough else BAD,
+                 "" if young_enough else f"Usia {age} tahun: pendaftaran hanya untuk usia di bawah {MAX_AGE} tahun."))
+    else:
+        add(Item("age", f"Usia di bawah {MAX_AGE} tahun", MISSING, "Perlu tanggal lahir."))
+
+    # Not registered already
+    if nik_ok:
+        if existing:
+            add(Item("nik_unique", "NIK belum terdaftar", BAD,
+                     f"NIK ini sudah terdaftar (no. peserta {existing.member_number[:3]}…"
+                     f"{existing.member_number[-3:]}) di {existing.branch_name} oleh agen "
+                     f"{existing.agent_name}. Satu NIK hanya boleh satu kepesertaan."))
+        else:
+            add(Item("nik_unique", "NIK belum terdaftar", OK))
+    else:
+        add(Item("nik_unique", "NIK belum terdaftar", MISSING, "Perlu NIK yang sah."))
+
+    # Phone
+    phone = normalise_phone(value["phone"])
+    if not filled("phone"):
+        add(Item("phone", "Nomor HP aktif", MISSING, "Isi nomor HP aktif pekerja."))
+    elif phone is None:
+        add(Item("phone", "Nomor HP aktif", BAD,
+                 "Nomor HP tidak seperti nomor seluler Indonesia (mis. 0812 3456 7890)."))
+    else:
+        add(Item("phone", "Nomor HP aktif", OK))
+
+    address = clean_text(value["address"])
+    if not address:
+        add(Item("address", "Alamat", MISSING, "Isi alamat tempat tinggal."))
+    elif len(address) < 5 or _has_control_chars(address):
+        add(Item("address", "Alamat", BAD, "Alamat terlalu pendek atau berisi karakter aneh."))
+    else:
+        add(Item("address", "Alamat", OK))
+
+    # Occupation (at most two, from the list)
+    occupation, occupation2 = value["occupation"], value["occupation2"] or None
+    if not occupation:
+        add(Item("occupation", "Pekerjaan dipilih", MISSING, "Pilih pekerjaan utama pekerja."))
+    elif occupation not in BY_CODE or (occupation2 and occupation2 not in BY_CODE):
+        add(Item("occupation", "Pekerjaan dipilih", BAD, "Pekerjaan tidak ada dalam daftar."))
+    elif occupation2 == occupation:
+        add(Item("occupation", "Pekerjaan dipilih", BAD, "Pekerjaan kedua sama dengan yang utama."))
+    else:
+        add(Item("occupation", "Pekerjaan dipilih", OK))
+
+    # Income
+    income = parse_rupiah(value["declared_income"]) if filled("declared_income") else None
+    income_problem = None
+    if not filled("declared_income"):
+        income_problem = "Isi penghasilan sebulan."
+    elif income is None:
+        income_problem = "Penghasilan harus berupa angka rupiah, mis. 1500000 atau 1.500.000."
+    else:
+        income_problem = rate_book.income_problem(income, today.replace(day=1))
+    add(Item("declared_income", "Penghasilan sebulan sesuai aturan",
+             OK if not income_problem else (MISSING if not filled("declared_income") else BAD),
+             income_problem or ""))
+
+    programs = int(value["programs"]) if value["programs"] in ("2", "3") else None
+    if not filled("programs"):
+        add(Item("programs", "Program dipilih", MISSING, "Pilih 2 program (JKK, JKM) atau 3 (+ JHT)."))
+    elif programs is None:
+        add(Item("programs", "Program dipilih", BAD, "Program harus 2 (JKK, JKM) atau 3 (+ JHT)."))
+    else:
+        add(Item("programs", "Program dipilih", OK))
+
+    heir_name = clean_text(value["heir_name"])
+    heir_relation = value["heir_relation"]
+    if not heir_name or not heir_relation:
+        add(Item("heir", "Ahli waris", MISSING, "Isi nama dan hubungan ahli waris."))
+    elif not _valid_name(heir_name) or heir_relation not in HEIR_RELATIONS:
+        add(Item("heir", "Ahli waris", BAD,
+                 "Nama ahli waris hanya huruf; hubungan pilih dari daftar."))
+    else:
+        add(Item("heir", "Ahli waris", OK))
+
+    add(Item("consent", "Pekerja setuju datanya diproses", OK if raw.get("consent") else MISSING,
+             "" if raw.get("consent") else
+             "Bacakan pernyataan persetujuan kepada pekerja, lalu centang."))
+
+    # A value that was too long was dropped above; say so instead of "fill this in".
+    for key in result.too_long:
+        item_key = FIELD_ITEMS.get(key, key)
+        result.items = [Item(item.key, item.label, BAD,
+                             f"Isian terlalu panjang (paling banyak {FIELD_LIMITS[key]} huruf).")
+                        if item.key == item_key and item.state == MISSING else item
+                        for item in result.items]
+
+    if all(item.ok for item in result.items):
+        result.registration = Registration(
+            nik=nik, full_name=full_name, birth_date=birth_date, sex=sex, phone=phone,
+            address=address, occupation=occupation, occupation2=occupation2,
+            declared_income=income, programs=programs, heir_name=heir_name,
+            heir_relation=heir_relation)
+    return result
+
+
+def income_hint(rate_book: RateBook, month: date) -> str:
+    rate = rate_book.rate_for(month)
+    return (f"{rupiah(rate.min_income)} – {rupiah(rate.max_income)}, "
+            f"kelipatan {rupiah(rate.income_step)}")

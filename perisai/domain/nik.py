@@ -1,0 +1,56 @@
+"""NIK checks: python-stdnum validates it, then we cross-check what the agent typed."""
+from dataclasses import dataclass
+from datetime import date
+
+from stdnum.exceptions import ValidationError
+from stdnum.id import nik as stdnum_nik
+
+
+@dataclass(frozen=True)
+class NikFacts:
+    day: int
+    month: int
+    two_digit_year: int
+    sex: str  # 'M' or 'F'
+
+
+def clean(typed: str) -> str:
+    return stdnum_nik.compact(typed or "")
+
+
+def validation_error(number: str) -> str | None:
+    """Why this NIK is not valid, in Bahasa Indonesia, or None when it is."""
+    if not number:
+        return "NIK belum diisi."
+    if not (number.isascii() and number.isdigit()):
+        return "NIK hanya boleh berisi angka."
+    if len(number) != 16:
+        return f"NIK harus 16 angka (yang diisi {len(number)} angka)."
+    try:
+        stdnum_nik.validate(number)
+    except ValidationError:
+        return "NIK tidak sah: kode wilayah atau tanggal lahir di dalamnya tidak dikenal."
+    return None
+
+
+def facts(number: str) -> NikFacts:
+    """What a valid NIK encodes: birth day (+40 for women), month, two-digit year."""
+    day = int(number[6:8])
+    sex = "F" if day > 40 else "M"
+    return NikFacts(day=day % 40, month=int(number[8:10]), two_digit_year=int(number[10:12]),
+                    sex=sex)
+
+
+def birth_date_matches(number: str, birth_date: date) -> bool:
+    encoded = facts(number)
+    return (encoded.day, encoded.month, encoded.two_digit_year) == (
+        birth_date.day, birth_date.month, birth_date.year % 100)
+
+
+def sex_matches(number: str, sex: str) -> bool:
+    return facts(number).sex == sex
+
+
+def masked(number: str) -> str:
+    """Public pages and slips show only the last four digits."""
+    return "************" + number[-4:] if number else ""

@@ -1,0 +1,62 @@
+"""Membership status from paid months: awaiting first payment, active, in arrears, lapsed."""
+from dataclasses import dataclass
+from datetime import date
+
+from .months import add_months, month_label, month_of, months_between
+
+DUE_DAY = 15  # a month's contribution is due by the 15th of that month
+MAX_ARREARS = 3  # more than this many overdue months and the membership lapses
+
+AWAITING, ACTIVE, ARREARS, LAPSED = "awaiting", "active", "arrears", "lapsed"
+LABELS = {AWAITING: "Menunggu pembayaran pertama", ACTIVE: "Aktif",
+          ARREARS: "Menunggak", LAPSED: "Nonaktif"}
+
+
+@dataclass(frozen=True)
+class MembershipStatus:
+    code: str
+    first_unpaid: date
+    overdue_months: int
+    paid_through: date | None
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.code]
+
+    @property
+    def can_bill(self) -> bool:
+        return self.code != LAPSED
+
+    @property
+    def explanation(self) -> str:
+        if self.code == LAPSED:
+            return (f"Iuran tidak dibayar lebih dari {MAX_ARREARS} bulan berturut-turut. "
+                    "Kepesertaan nonaktif: pekerja harus mendaftar ulang.")
+        if self.code == ARREARS:
+            return (f"Menunggak {self.overdue_months} bulan sejak {month_label(self.first_unpaid)}. "
+                    f"Bayar sebelum tunggakan lebih dari {MAX_ARREARS} bulan.")
+        if self.code == AWAITING:
+            return f"Bayar iuran pertama ({month_label(self.first_unpaid)}) agar terlindungi."
+        return f"Terlindungi sampai akhir {month_label(self.paid_through)}."
+
+
+def overdue_count(first_unpaid: date, today: date) -> int:
+    """Unpaid months whose due date (the 15th) has passed."""
+    current = month_of(today)
+    if first_unpaid > current:
+        return 0
+    return months_between(first_unpaid, current) + (1 if today.day > DUE_DAY else 0)
+
+
+def membership_status(first_month: date, paid_through: date | None, today: date) -> MembershipStatus:
+    first_unpaid = add_months(paid_through, 1) if paid_through else first_month
+    overdue = overdue_count(first_unpaid, today)
+    if overdue > MAX_ARREARS:
+        code = LAPSED
+    elif paid_through is None:
+        code = AWAITING
+    elif overdue:
+        code = ARREARS
+    else:
+        code = ACTIVE
+    return MembershipStatus(code, first_unpaid, overdue, paid_through)

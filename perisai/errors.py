@@ -1,0 +1,69 @@
+"""Error pages in Bahasa Indonesia; a database outage is a 503, never a stack trace."""
+from flask import Flask, g, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from .domain import DomainError
+from .extensions import db, login_manager
+
+MESSAGES = {
+    400: (_l("Permintaan tidak sah"), _l("Formulir tidak bisa diproses. Muat ulang halaman, lalu coba lagi.")),
+    403: (_l("Tidak boleh"), _l("Anda tidak punya akses ke halaman ini.")),
+    404: (_l("Tidak ditemukan"), _l("Halaman atau data yang dicari tidak ada.")),
+    405: (_l("Tidak boleh"), _l("Cara membuka halaman ini tidak dikenal.")),
+    413: (_l("Terlalu besar"), _l("Isian terlalu besar. Kurangi lalu kirim lagi.")),
+    429: (_l("Terlalu sering"), _l("Terlalu banyak percobaan. Tunggu sebentar, lalu coba lagi.")),
+    500: (_l("Terjadi kesalahan"), _l("Ada kesalahan di server. Data Anda tidak berubah; coba lagi.")),
+    503: (_l("Layanan sedang terganggu"), _l("Basis data tidak bisa dihubungi. Tidak ada data yang "
+                                            "berubah. Coba lagi beberapa menit lagi.")),
+}
+
+
+def render_error(status: int, message: str | None = None):
+    title, default = MESSAGES.get(status, MESSAGES[500])
+    template = "errors/_error.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
+    return render_template(template, status=status, title=title, message=message or default), status
+
+
+def _without_database() -> None:
+    """Make sure rendering the error page cannot touch the database again: end the failed
+    transaction quietly, and if the user was not loaded yet (loading them may be what failed),
+    render as anonymous instead of letting Flask-Login's template context query the database."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection may be gone; the page must still be shown
+        pass
+    if "_login_user" not in g:
+        g._login_user = login_manager.anonymous_user()
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, _l("Formulir sudah kedaluwarsa atau tidak sah. Muat ulang halaman, "
+                                    "lalu kirim lagi."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return render_error(error.code or 500)
+
+    @app.errorhandler(DomainError)
+    def domain_error(error):
+        return render_error(error.status_code, error.message)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    def database_down(error):
+        _without_database()
+        app.logger.error("database error: %s", type(error.orig).__name__ if getattr(error, "orig", None) else error)
+        if isinstance(error, OperationalError):
+            return render_error(503)
+        return render_error(500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        _without_database()
+        app.logger.exception("unexpected error on %s %s", request.method, request.path)
+        return render_error(500)

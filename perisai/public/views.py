@@ -1,0 +1,134 @@
+"""Pages anyone can open: the slip behind a QR code, and checks by number and birth date.
+
+A wrong birth date and an unknown number get the same answer, so these pages cannot be used to
+learn whether a number exists. They are rate-limited per address.
+"""
+from datetime import date
+
+from flask import current_app, render_template, request
+from sqlalchemy import select, text
+
+from ..domain.checklist import parse_date
+from ..domain.clock import local_today
+from ..domain.codes import MEMBER_NUMBER_LENGTH, RECEIPT_NUMBER_LENGTH, is_well_formed, normalise
+from ..domain.nik import clean as clean_nik, validation_error
+from ..domain.status import membership_status
+from ..extensions import db, limiter
+from ..models import Collection, SponsoredEntry, Worker
+from ..services.billing import lines_of
+from ..services.slips import is_reversed, qr_svg, receipt_from_token
+from ..web import public_slip_url
+from . import bp
+from .forms import SponsoredForm, StatusForm, VerifyForm
+
+NOT_FOUND = "Tidak ditemukan. Periksa lagi nomor dan tanggal lahir."
+
+
+def _public_limit():
+    return current_app.config["RATELIMIT_PUBLIC"]
+
+
+def masked_name(name: str) -> str:
+    """Siti Aminah → S*** A*****: enough to recognise, not enough to learn."""
+    return " ".join(part[0] + "*" * (len(part) - 1) for part in name.split())
+
+
+def _slip_context(collection: Collection, public_url: str) -> dict:
+    return dict(collection=collection, bill=collection.bill, lines=lines_of(collection.bill),
+                reversed=is_reversed(db.session, collection), qr=qr_svg(public_url))
+
+
+def _forget_personal_input(form, number_field: str) -> None:
+    """Public pages never print a birth date (shared phones, screenshots) nor a huge input."""
+    form.birth_date.data = ""
+    field = getattr(form, number_field)
+    field.data = (field.data or "")[:40]
+
+
+@bp.get("/cek")
+def index():
+    return render_template("public/index.html", verify=VerifyForm(meta={"csrf": False}),
+                           status=StatusForm(meta={"csrf": False}),
+                           sponsored=SponsoredForm(meta={"csrf": False}))
+
+
+@bp.get("/s/<token>")
+@limiter.limit(_public_limit)
+def slip(token: str):
+    number = receipt_from_token(token, current_app.config["SECRET_KEY"])
+    collection = None
+    if number is not None:
+        collection = db.session.scalars(select(Collection).where(
+            Collection.receipt_number == number)).first()
+    if collection is None:
+        return render_template("public/slip.html", collection=None), 404
+    return render_template("public/slip.html", **_slip_context(collection, request.url))
+
+
+@bp.get("/verify")
+@limiter.limit(_public_limit)
+def verify():
+    form = VerifyForm(formdata=request.args, meta={"csrf": False})
+    if not request.args:
+        return render_template("public/verify.html", form=form)
+    number = normalise((form.receipt.data or "")[:40])
+    born = parse_date((form.birth_date.data or "")[:10])
+    _forget_personal_input(form, "receipt")
+    collection = None
+    if is_well_formed(number, RECEIPT_NUMBER_LENGTH) and born:
+        collection = db.session.scalars(select(Collection).where(
+            Collection.receipt_number == number)).first()
+        if collection is not None and collection.worker.birth_date != born:
+            collection = None
+    if collection is None:
+        return render_template("public/verify.html", form=form, not_found=NOT_FOUND), 404
+    return render_template("public/verify.html", form=form,
+                           **_slip_context(collection, public_slip_url(collection.receipt_number)))
+
+
+@bp.get("/status")
+@limiter.limit(_public_limit)
+def status():
+    form = StatusForm(formdata=request.args, meta={"csrf": False})
+    if not request.args:
+        return render_template("public/status.html", form=form)
+    number = normalise((form.member.data or "")[:40])
+    born = parse_date((form.birth_date.data or "")[:10])
+    _forget_personal_input(form, "member")
+    worker = None
+    if is_well_formed(number, MEMBER_NUMBER_LENGTH) and born:
+        worker = db.session.scalars(select(Worker).where(Worker.member_number == number)).first()
+        if worker is not None and worker.birth_date != born:
+            worker = None
+    if worker is None:
+        return render_template("public/status.html", form=form, not_found=NOT_FOUND), 404
+    today = local_today(worker.branch.timezone)
+    return render_template("public/status.html", form=form, worker=worker,
+                           name=masked_name(worker.full_name),
+                           membership=membership_status(worker.first_month, worker.paid_through, today))
+
+
+@bp.get("/sponsored")
+@limiter.limit(_public_limit)
+def sponsored():
+    form = SponsoredForm(formdata=request.args, meta={"csrf": False})
+    if not request.args:
+        return render_template("public/sponsored.html", form=form)
+    nik = clean_nik((form.nik.data or "")[:40])
+    problem = validation_error(nik)
+    if problem:
+        return render_template("public/sponsored.html", form=form, problem=problem), 422
+    today = local_today("Asia/Jakarta")
+    entries = db.session.scalars(select(SponsoredEntry).where(
+        SponsoredEntry.nik == nik, SponsoredEntry.valid_to >= today.replace(day=1))
+        .order_by(SponsoredEntry.valid_from)).all()
+    worker = db.session.scalars(select(Worker).where(Worker.nik == nik)).first()
+    return render_template("public/sponsored.html", form=form, entries=entries, checked=True,
+                           name=masked_name(worker.full_name) if worker else None)
+
+
+@bp.get("/healthz")
+@limiter.exempt
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok", "date": date.today().isoformat()}

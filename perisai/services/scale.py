@@ -1,0 +1,645 @@
+"""`seed-scale`: a big, realistic and consistent database for the benchmarks, loaded fast.
+
+Five branches, their agents and supervisors, workers spread unevenly over the agents, and
+months of paid history: every collection has its paid bill and its ledger entry, agents paid
+their cash in with deposits that supervisors verified, some workers are behind or lapsed, some
+have an open code. The totals agree: each AgentAccount equals the sum of its ledger entries,
+so `ledger-verify` passes. Seeded history writes no audit events (the chain stays as it was).
+
+Rows are built as plain tuples and written in batches of about 10,000, one transaction per
+batch: `executemany` on SQLite (with the load-time PRAGMAs below), `COPY` on PostgreSQL.
+Codes, member and receipt numbers are distinct by construction (an affine permutation of the
+row number) and end in a Damm check digit like the ones the app issues.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from array import array
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain.clock import local_today, to_local, utcnow
+from ..domain.months import add_months, month_of
+from ..domain.occupations import OCCUPATIONS, is_transport
+from ..domain.status import DUE_DAY
+from ..models import Bill, Branch, Collection, Deposit, Heir, LedgerEntry, User, Worker
+from .incentives import member_month_index
+from .rates import load_rate_book, seed_rates
+from .users import hash_password
+
+BATCH = 10_000
+PASSWORD_DEFAULT = "perisai-bench"
+
+# code, name, zone, regency codes used in the NIKs of its workers (first four NIK digits)
+BRANCHES = (
+    ("JKT01", "Kantor Cabang Jakarta Menteng", "Asia/Jakarta", ("3171", "3172", "3173", "3174")),
+    ("SBY01", "Kantor Cabang Surabaya Rungkut", "Asia/Jakarta", ("3578", "3515", "3525")),
+    ("MDN01", "Kantor Cabang Medan Kota", "Asia/Jakarta", ("1275", "1207", "1212")),
+    ("SMG01", "Kantor Cabang Semarang Pemuda", "Asia/Jakarta", ("3374", "3322", "3321")),
+    ("DPS01", "Kantor Cabang Denpasar", "Asia/Makassar", ("5171", "5103", "5102")),
+)
+FIRST_NAMES_M = ("Agus", "Budi", "Dedi", "Eko", "Fajar", "Hendra", "Iwan", "Joko", "Rudi",
+                 "Slamet", "Wahyu", "Yusuf", "Asep", "Bambang", "Dadang", "Made", "Ketut",
+                 "Ahmad", "Rizky", "Andi", "Hasan", "Irfan", "Sutrisno", "Teguh", "Ujang")
+FIRST_NAMES_F = ("Siti", "Sri", "Dewi", "Euis", "Wati", "Ani", "Rina", "Yuni", "Nur", "Fitri",
+                 "Ratna", "Lestari", "Putu", "Kadek", "Neneng", "Aisyah", "Indah", "Maya",
+                 "Ayu", "Rahma", "Suci", "Tuti", "Wulan", "Yanti", "Endang")
+LAST_NAMES = ("Santoso", "Wijaya", "Saputra", "Hidayat", "Kurniawan", "Setiawan", "Nugroho",
+              "Pratama", "Siregar", "Nasution", "Lubis", "Harahap", "Sitompul", "Suherman",
+              "Saepudin", "Komariah", "Wibowo", "Susanto", "Gunawan", "Hartono", "Purnomo",
+              "Rahayu", "Handayani", "Anggraini", "Permata", "Utami", "Yulianti", "Suryani",
+              "Arsana", "Wirawan", "Sembiring", "Tarigan", "Ginting", "Pane", "Daulay")
+STREETS = ("Jl. Merdeka", "Jl. Sudirman", "Gg. Melati", "Jl. Pasar Baru", "Kampung Baru",
+           "Jl. Pahlawan", "Gg. Kenanga", "Jl. Diponegoro", "Jl. Kartini", "Jl. Veteran")
+INCOMES = (1_000_000, 1_000_000, 1_000_000, 1_200_000, 1_500_000, 1_500_000, 2_000_000,
+           2_000_000, 2_500_000, 3_000_000, 4_000_000, 5_000_000)
+RELATIONS = ("istri", "suami", "anak", "orang tua", "saudara")
+# Months paid at once: mostly one month, sometimes a quarter, half or whole year.
+CHUNKS = (1,) * 14 + (3,) * 4 + (6,) * 2 + (12,)
+# Membership status mix of the seeded workers.
+AWAITING_SHARE, ARREARS_SHARE, LAPSED_SHARE = 0.06, 0.14, 0.10
+MAX_COLLECTIONS_PER_WORKER = 36
+
+# ---- numbers with a Damm check digit, fast -----------------------------------------------
+_DAMM = ((0, 3, 1, 7, 5, 9, 8, 6, 4, 2), (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
+         (4, 2, 0, 6, 8, 7, 1, 3, 5, 9), (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
+         (6, 1, 2, 3, 0, 4, 5, 9, 7, 8), (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
+         (5, 8, 6, 9, 7, 2, 0, 1, 3, 4), (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
+         (9, 4, 3, 8, 6, 1, 7, 2, 0, 5), (2, 5, 8, 1, 4, 3, 6, 7, 9, 0))
+
+
+def _step3_table() -> list[list[int]]:
+    """STEP3[state][n]: the Damm interim digit after feeding the three digits of n (000–999)."""
+    table = []
+    for state in range(10):
+        row = []
+        for n in range(1000):
+            s = state
+            for digit in (n // 100, n // 10 % 10, n % 10):
+                s = _DAMM[s][digit]
+            row.append(s)
+        table.append(row)
+    return table
+
+
+_STEP3 = _step3_table()
+
+
+def damm_digit(body: int) -> int:
+    """The Damm check digit of a number of up to 12 digits (leading zeros do not change it)."""
+    s = 0
+    for shift in (10**9, 10**6, 10**3, 1):
+        s = _STEP3[s][body // shift % 1000]
+    return s
+
+
+class NumberSpace:
+    """Distinct `digits`-digit numbers (first digit not 0, last a Damm check digit) for 0, 1, 2…
+
+    n -> 10^(b-1) + (n·A + B) mod 9·10^(b-1) is a permutation of the (b = digits-1)-digit
+    bodies when A shares no factor with 9·10^(b-1), so numbers never repeat and look random.
+    """
+
+    def __init__(self, digits: int, salt: int):
+        self.low = 10 ** (digits - 2)
+        self.size = 9 * self.low
+        self.mult = 7_919_000_003 % self.size or 7
+        while math.gcd(self.mult, self.size) != 1:
+            self.mult += 1
+        self.salt = salt % self.size
+
+    def __call__(self, n: int) -> str:
+        body = self.low + (n * self.mult + self.salt) % self.size
+        return f"{body}{damm_digit(body)}"
+
+
+# ---- the load ------------------------------------------------------------------------------
+@dataclass
+class Totals:
+    branches: int = 0
+    agents: int = 0
+    supervisors: int = 0
+    workers: int = 0
+    collections: int = 0
+    bills: int = 0
+    deposits: int = 0
+    ledger_entries: int = 0
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return (f"Seeded {self.branches} branches, {self.agents} agents, {self.supervisors} "
+                f"supervisors, {self.workers:,} workers, {self.bills:,} bills, "
+                f"{self.collections:,} collections, {self.deposits:,} deposits, "
+                f"{self.ledger_entries:,} ledger entries in {self.seconds:.0f} s.")
+
+
+@dataclass
+class _Agent:
+    id: int
+    branch_index: int
+    collected: int = 0
+    last_activity: datetime | None = None
+    # day index -> (sum, earliest collection) of the cash collected that day
+    days: dict = field(default_factory=dict)
+    # (month of collection, member month index) -> contributions: the incentive tallies
+    tallies: dict = field(default_factory=dict)
+    # month -> [registrations, collections, collected]: the agent_months rows
+    months: dict = field(default_factory=dict)
+
+
+TABLE_COLUMNS = {
+    "branches": ("id", "code", "name", "timezone", "cash_limit"),
+    "users": ("id", "username", "full_name", "role", "branch_id", "agent_code", "password_hash",
+              "active", "created_at", "session_version"),
+    "agent_accounts": ("agent_id", "cash_on_hand", "total_collected", "total_reversed",
+                       "total_deposited", "oldest_undeposited_at", "last_activity_at",
+                       "updated_at"),
+    "workers": ("id", "nik", "full_name", "name_key", "birth_date", "sex", "phone", "address",
+                "occupation", "occupation2", "declared_income", "programs", "member_number",
+                "agent_id", "branch_id", "registered_at", "first_month", "paid_through",
+                "doc_ktp", "doc_kk", "consent_at"),
+    "heirs": ("id", "worker_id", "name", "relation"),
+    "bills": ("id", "code", "worker_id", "agent_id", "branch_id", "months", "first_month",
+              "last_month", "amount", "breakdown", "status", "created_at", "expires_at",
+              "closed_at"),
+    "collections": ("id", "receipt_number", "bill_id", "idempotency_key", "agent_id",
+                    "branch_id", "worker_id", "amount", "months", "first_month", "last_month",
+                    "collected_at"),
+    "deposits": ("id", "agent_id", "branch_id", "amount", "reference", "note",
+                 "idempotency_key", "status", "declared_at", "decided_by_id", "decided_at",
+                 "reject_reason"),
+    "ledger_entries": ("id", "agent_id", "branch_id", "kind", "amount", "collection_id",
+                       "deposit_id", "created_at"),
+    "incentive_tallies": ("agent_id", "month", "member_month", "amount"),
+    "agent_months": ("agent_id", "branch_id", "month", "registrations", "collections",
+                     "collected"),
+}
+# Parents before children, so PostgreSQL's foreign keys hold at every commit.
+TABLE_ORDER = ("branches", "users", "workers", "heirs", "bills", "collections", "deposits",
+               "ledger_entries", "agent_accounts", "incentive_tallies", "agent_months")
+BOOLEAN_COLUMNS = {("users", "active"), ("workers", "doc_ktp"), ("workers", "doc_kk")}
+
+
+def _ts(moment: datetime) -> str:
+    """SQLAlchemy's own text form of a DateTime (seeded times are whole seconds)."""
+    return moment.isoformat(" ") + ".000000"
+
+
+class _Writer:
+    """Buffers rows per table; each flush writes every buffer in one transaction."""
+
+    def __init__(self, session: Session):
+        self.engine = session.get_bind()
+        # Secondary indexes are dropped for the load and built once at the end (a sort is much
+        # faster than millions of random B-tree inserts); unique constraints stay on throughout.
+        self.indexes = [index for name in TABLE_ORDER
+                        for index in _metadata().tables[name].indexes]
+        with self.engine.begin() as connection:
+            for index in self.indexes:
+                connection.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+        self.dialect = self.engine.dialect.name
+        self.raw = self.engine.raw_connection()
+        self.conn = self.raw.driver_connection
+        self.rows: dict[str, list[tuple]] = {name: [] for name in TABLE_ORDER}
+        self.restored = False
+        self.pending = 0
+        if self.dialect == "sqlite":
+            cursor = self.conn.cursor()
+            # Speed over durability while loading a scratch database; restored in close().
+            for pragma in ("PRAGMA foreign_keys = OFF", "PRAGMA synchronous = OFF",
+                           "PRAGMA cache_size = -1000000", "PRAGMA temp_store = MEMORY"):
+                cursor.execute(pragma)
+            cursor.close()
+
+    def add(self, table: str, row: tuple) -> None:
+        self.rows[table].append(row)
+        self.pending += 1
+        if self.pending >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        if self.dialect == "sqlite":
+            cursor = self.conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            for table in TABLE_ORDER:
+                rows = self.rows[table]
+                if rows:
+                    columns = TABLE_COLUMNS[table]
+                    cursor.executemany(
+                        f"INSERT INTO {table} ({', '.join(columns)}) "
+                        f"VALUES ({', '.join('?' * len(columns))})", rows)
+            cursor.execute("COMMIT")
+            cursor.close()
+        else:
+            with self.conn.cursor() as cursor:
+                for table in TABLE_ORDER:
+                    rows = self.rows[table]
+                    if rows:
+                        columns = TABLE_COLUMNS[table]
+                        bools = [i for i, c in enumerate(columns) if (table, c) in BOOLEAN_COLUMNS]
+                        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                            for row in rows:
+                                if bools:
+                                    row = list(row)
+                                    for i in bools:
+                                        row[i] = bool(row[i])
+                                copy.write_row(row)
+            self.conn.commit()
+        for rows in self.rows.values():
+            rows.clear()
+        self.pending = 0
+
+    def restore_indexes(self) -> None:
+        if self.restored:
+            return
+        self.restored = True
+        with self.engine.begin() as connection:
+            for index in self.indexes:
+                index.create(connection, checkfirst=True)
+
+    def abort(self) -> None:
+        """After a failure: put the indexes back so the database stays usable."""
+        try:
+            self.raw.rollback()
+        finally:
+            self.restore_indexes()
+            self.raw.close()
+
+    def close(self) -> None:
+        self.flush()
+        self.restore_indexes()
+        if self.dialect == "sqlite":
+            cursor = self.conn.cursor()
+            # Full statistics: sampled ones (analysis_limit) misjudged how many workers a branch
+            # has by 200× and sent the planner to a sort of a whole branch.
+            cursor.execute("ANALYZE")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.close()
+        else:
+            with self.conn.cursor() as cursor:
+                for table in TABLE_ORDER:
+                    if table not in ("agent_accounts", "incentive_tallies", "agent_months"):
+                        cursor.execute(
+                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                            f"(SELECT COALESCE(MAX(id), 1) FROM {table}))")
+            self.conn.commit()
+            self.conn.autocommit = True
+            with self.conn.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            self.conn.autocommit = False
+        self.raw.close()
+
+
+def _metadata():
+    return Worker.metadata
+
+
+def _next_id(session: Session, model) -> int:
+    return (session.scalar(select(func.max(model.id))) or 0) + 1
+
+
+def _collection_counts(rng: random.Random, statuses: bytearray, collections: int) -> array:
+    """Collections per worker: none for those awaiting a first payment, the rest spread with a
+    long tail around the mean, adjusted so the total is exactly `collections`."""
+    payers = [i for i, s in enumerate(statuses) if s != 0]
+    counts = array("b", bytes(len(statuses)))
+    if not payers:
+        if collections:
+            raise ValueError("No paying workers to hold the collections.")
+        return counts
+    if collections > len(payers) * MAX_COLLECTIONS_PER_WORKER:
+        raise ValueError(f"At most {MAX_COLLECTIONS_PER_WORKER} collections per paying worker: "
+                         f"ask for more workers or fewer collections.")
+    if collections < len(payers):
+        # Too few collections for every payer: the rest are still awaiting their first one.
+        rng.shuffle(payers)
+        for i in payers[collections:]:
+            statuses[i] = 0
+        payers = payers[:collections]
+    mean = collections / len(payers)
+    total = 0
+    for i in payers:
+        value = 1 + int(rng.expovariate(1 / (mean - 0.5))) if mean > 1 else 1
+        value = min(value, MAX_COLLECTIONS_PER_WORKER)
+        counts[i] = value
+        total += value
+    diff = collections - total
+    while diff:
+        i = payers[rng.randrange(len(payers))]
+        if diff > 0 and counts[i] < MAX_COLLECTIONS_PER_WORKER:
+            counts[i] += 1
+            diff -= 1
+        elif diff < 0 and counts[i] > 1:
+            counts[i] -= 1
+            diff += 1
+    return counts
+
+
+def seed_scale(session: Session, *, workers: int, collections: int, agents: int = 2000,
+               branches: int = 5, password: str = PASSWORD_DEFAULT, seed: int = 20251122,
+               now: datetime | None = None, progress=None) -> Totals:
+    """Load the data; refuses to run twice on the same database (the branch codes exist)."""
+    started = time.monotonic()
+    if not 1 <= branches <= len(BRANCHES):
+        raise ValueError(f"--branches must be between 1 and {len(BRANCHES)}.")
+    if agents < branches:
+        raise ValueError("Need at least one agent per branch.")
+    codes = [b[0] for b in BRANCHES[:branches]]
+    if session.scalar(select(func.count(Branch.id)).where(Branch.code.in_(codes))):
+        raise ValueError("This database already holds seed-scale data; start from a fresh one "
+                         "(init-db on a new file or database).")
+    seed_rates(session)
+    book = load_rate_book(session)
+    session.commit()
+    rng = random.Random(seed)
+    now = (now or utcnow()).replace(microsecond=0)
+    today = local_today("Asia/Jakarta", now)
+    current = month_of(today)
+    totals = Totals(branches=branches)
+    say = progress or (lambda _message: None)
+
+    ids = {name: _next_id(session, model) for name, model in (
+        ("branches", Branch), ("users", User), ("workers", Worker), ("heirs", Heir),
+        ("bills", Bill), ("collections", Collection), ("deposits", Deposit),
+        ("ledger_entries", LedgerEntry))}
+    session.close()
+    out = _Writer(session)
+
+    try:
+        # Branches, one supervisor each, and agents spread evenly over them.
+        branch_ids, supervisor_ids = [], []
+        hashed = hash_password(password)
+        created = _ts(now - timedelta(days=800))
+        for index, (code, name, zone, _regions) in enumerate(BRANCHES[:branches]):
+            branch_id = ids["branches"] + index
+            branch_ids.append(branch_id)
+            out.add("branches", (branch_id, code, name, zone, 2_000_000))
+        user_id = ids["users"]
+        for index in range(branches):
+            supervisor_ids.append(user_id)
+            out.add("users", (user_id, f"scale.sup{index + 1}", f"Pengawas {BRANCHES[index][1][14:]}",
+                              "supervisor", branch_ids[index], None, hashed, 1, created, 1))
+            user_id += 1
+        agent_rows: list[_Agent] = []
+        for n in range(agents):
+            branch_index = n % branches
+            agent = _Agent(user_id, branch_index)
+            agent_rows.append(agent)
+            first = rng.choice(FIRST_NAMES_M + FIRST_NAMES_F)
+            out.add("users", (user_id, f"scale.agent{n + 1:04d}", f"{first} {rng.choice(LAST_NAMES)}",
+                              "agent", branch_ids[branch_index],
+                              f"{BRANCHES[branch_index][0]}-{user_id:05d}", hashed, 1, created, 1))
+            user_id += 1
+        totals.agents, totals.supervisors = agents, branches
+        out.flush()
+        say(f"{branches} branches, {agents} agents")
+
+        # Workers per agent: uneven (a few agents have several times the average), exact total.
+        weights = [rng.lognormvariate(0, 0.6) for _ in range(agents)]
+        scale = workers / sum(weights)
+        per_agent = [int(w * scale) for w in weights]
+        for i in rng.sample(range(agents), workers - sum(per_agent)) if workers > sum(per_agent) else ():
+            per_agent[i] += 1
+        owners = array("i")
+        for index, count in enumerate(per_agent):
+            owners.extend([index] * count)
+        rng.shuffle(owners)
+
+        # Status of each worker: 0 awaiting, 1 active, 2 arrears, 3 lapsed.
+        statuses = bytearray(rng.choices((0, 1, 2, 3), weights=(
+            AWAITING_SHARE, 1 - AWAITING_SHARE - ARREARS_SHARE - LAPSED_SHARE, ARREARS_SHARE,
+            LAPSED_SHARE), k=workers))
+        counts = _collection_counts(rng, statuses, collections)
+
+        bill_code = NumberSpace(12, ids["bills"] * 7_777 + seed)
+        receipt_number = NumberSpace(12, ids["collections"] * 3_331 + seed * 7)
+        member_number = NumberSpace(11, ids["workers"] * 5_557 + seed)
+        prices: dict[tuple, tuple[int, str]] = {}
+
+        def priced(first: date, months: int, income: int, programs: int, transport: bool):
+            key = (first, months, income, programs, transport)
+            hit = prices.get(key)
+            if hit is None:
+                lines = book.price(first, months, income=income, programs=programs,
+                                   transport=transport)
+                hit = (sum(line.total for line in lines),
+                       json.dumps([line.as_dict() for line in lines]),
+                       [(line.month, line.total) for line in lines if line.total])
+                prices[key] = hit
+            return hit
+
+        zones = [b[2] for b in BRANCHES[:branches]]
+        late = 1 if today.day > DUE_DAY else 0
+        region_counters = [0] * branches
+        regions = [[f"{regency}{district:02d}" for regency in b[3] for district in range(1, 41)]
+                   for b in BRANCHES[:branches]]
+        epoch = datetime(2000, 1, 1)
+        occupations = [o.code for o in OCCUPATIONS]
+        worker_id, heir_id = ids["workers"], ids["heirs"]
+        bill_id, collection_id, ledger_id = ids["bills"], ids["collections"], ids["ledger_entries"]
+        bill_n = 0
+        collection_n = 0
+        open_cutoff = now - timedelta(days=6)
+
+        def moment_in(month: date, first_day: int, last_day: int) -> datetime:
+            day = rng.randint(first_day, last_day)
+            return datetime(month.year, month.month, day, rng.randint(0, 10), rng.randint(0, 59),
+                            rng.randint(0, 59))
+
+        for n in range(workers):
+            agent = agent_rows[owners[n]]
+            branch_index = agent.branch_index
+            branch_id = branch_ids[branch_index]
+            status = statuses[n]
+            count = counts[n]
+            # Months paid at once, oldest first; the last payment decides the status.
+            sizes = [rng.choice(CHUNKS) for _ in range(count)]
+            if status == 0:
+                first_month = add_months(current, -rng.randint(0, 2 if late else 3))
+                paid_through = None
+            else:
+                if status == 1:
+                    last_start = add_months(current, -rng.randrange(sizes[-1]))
+                else:
+                    overdue = rng.randint(1, 3) if status == 2 else rng.randint(4, 14)
+                    first_unpaid = add_months(current, late - overdue)
+                    last_start = add_months(first_unpaid, -sizes[-1])
+                if sum(sizes) > 40:
+                    sizes[:-1] = [1] * (count - 1)
+                paid_through = add_months(last_start, sizes[-1] - 1)
+                first_month = add_months(last_start, -sum(sizes[:-1]))
+            # Registered early in the first month; paid in the month each payment starts.
+            reg_last = today.day if first_month == current else 10
+            registered = moment_in(first_month, 1, min(reg_last, 10))
+            if registered > now:
+                registered = now - timedelta(hours=rng.randint(2, 8))
+            female = rng.random() < 0.45
+            birth = date(rng.randint(1962, 2005), rng.randint(1, 12), rng.randint(1, 28))
+            slot, serial = divmod(region_counters[branch_index], 9999)
+            region_counters[branch_index] += 1
+            region = regions[branch_index][slot % len(regions[branch_index])]
+            if slot >= len(regions[branch_index]):
+                raise ValueError("Too many workers for the NIK regions of a branch.")
+            nik = (f"{region}{birth.day + (40 if female else 0):02d}{birth.month:02d}"
+                   f"{birth.year % 100:02d}{serial + 1:04d}")
+            name = (f"{rng.choice(FIRST_NAMES_F if female else FIRST_NAMES_M)} "
+                    f"{rng.choice(LAST_NAMES)}")
+            occupation = rng.choice(occupations)
+            income = rng.choice(INCOMES)
+            programs = 3 if rng.random() < 0.55 else 2
+            transport = is_transport(occupation)
+            out.add("workers", (
+                worker_id, nik, name, name.lower(), birth.isoformat(), "F" if female else "M",
+                f"08{rng.randint(10**9, 10**10 - 1)}", f"{rng.choice(STREETS)} No. {rng.randint(1, 200)}",
+                occupation, None, income, programs, member_number(worker_id - ids["workers"]),
+                agent.id, branch_id, _ts(registered), first_month.isoformat(),
+                paid_through.isoformat() if paid_through else None, 1, 1, _ts(registered)))
+            out.add("heirs", (heir_id, worker_id, f"{rng.choice(FIRST_NAMES_F + FIRST_NAMES_M)} "
+                              f"{name.split()[-1]}", rng.choice(RELATIONS)))
+            heir_id += 1
+            registered_month = month_of(to_local(registered, zones[branch_index]).date())
+            agent.months.setdefault(registered_month, [0, 0, 0])[0] += 1
+            if agent.last_activity is None or registered > agent.last_activity:
+                agent.last_activity = registered
+
+            month = first_month
+            previous = registered
+            for size in sizes if status else ():
+                if month == first_month:
+                    collected = previous + timedelta(hours=rng.randint(0, 72))
+                else:
+                    collected = moment_in(month, 1, today.day if month == current else 28)
+                if collected > now:
+                    collected = now - timedelta(minutes=rng.randint(1, 600))
+                if collected <= previous:
+                    collected = previous + timedelta(minutes=rng.randint(1, 30))
+                previous = collected
+                last = add_months(month, size - 1)
+                amount, breakdown, month_totals = priced(month, size, income, programs, transport)
+                issued = collected - timedelta(minutes=rng.randint(1, 2880))
+                out.add("bills", (bill_id, bill_code(bill_n), worker_id, agent.id, branch_id, size,
+                                  month.isoformat(), last.isoformat(), amount, breakdown, "paid",
+                                  _ts(issued), _ts(issued + timedelta(days=7)), _ts(collected)))
+                out.add("collections", (collection_id, receipt_number(collection_n), bill_id,
+                                        f"seed-{collection_id:012d}", agent.id, branch_id, worker_id,
+                                        amount, size, month.isoformat(), last.isoformat(),
+                                        _ts(collected)))
+                out.add("ledger_entries", (ledger_id, agent.id, branch_id, "collection", amount,
+                                           collection_id, None, _ts(collected)))
+                # The incentive tallies, as `incentives.tally` keeps them for a real payment.
+                collected_month = month_of(to_local(collected, zones[branch_index]).date())
+                month_row = agent.months.setdefault(collected_month, [0, 0, 0])
+                month_row[1] += 1
+                month_row[2] += amount
+                for paid_month, total in month_totals:
+                    key = (collected_month, member_month_index(first_month, paid_month))
+                    agent.tallies[key] = agent.tallies.get(key, 0) + total
+                day = (collected - epoch).days
+                day_sum, day_first = agent.days.get(day, (0, collected))
+                agent.days[day] = (day_sum + amount, min(day_first, collected))
+                agent.collected += amount
+                if collected > agent.last_activity:
+                    agent.last_activity = collected
+                bill_id += 1
+                bill_n += 1
+                collection_id += 1
+                collection_n += 1
+                ledger_id += 1
+                month = add_months(month, size)
+            # Some workers hold a code not paid yet (a few of them already expired).
+            if status in (0, 1, 2) and rng.random() < 0.05:
+                first_unpaid = add_months(paid_through, 1) if paid_through else first_month
+                size = rng.choice((1, 1, 3))
+                amount, breakdown, _ = priced(first_unpaid, size, income, programs, transport)
+                issued = max(previous, open_cutoff) + timedelta(minutes=rng.randint(1, 8000))
+                if rng.random() < 0.2:
+                    issued = now - timedelta(days=rng.randint(8, 20))
+                issued = min(issued, now - timedelta(minutes=1))
+                out.add("bills", (bill_id, bill_code(bill_n), worker_id, agent.id, branch_id, size,
+                                  first_unpaid.isoformat(), add_months(first_unpaid, size - 1).isoformat(),
+                                  amount, breakdown, "open", _ts(issued),
+                                  _ts(issued + timedelta(days=7)), None))
+                bill_id += 1
+                bill_n += 1
+            worker_id += 1
+            if n and n % 100_000 == 0:
+                say(f"{n:,} workers, {collection_n:,} collections "
+                    f"({time.monotonic() - started:.0f} s)")
+        totals.workers, totals.collections = workers, collection_n
+        totals.bills = bill_n
+
+        # Deposits: most agents pay in each day's cash the next morning; some wait a week or
+        # more, a few have not paid in for weeks (the supervisor's flags), some have one pending.
+        deposit_id = ids["deposits"]
+        today_index = (now - epoch).days
+        for agent in agent_rows:
+            roll = rng.random()
+            if roll < 0.04:
+                keep_days = rng.randint(20, 40)
+            elif roll < 0.20:
+                keep_days = rng.randint(3, 9)
+            else:
+                keep_days = rng.randint(1, 2)
+            cutoff = today_index - keep_days + 1  # days from here on are still in hand
+            supervisor = supervisor_ids[agent.branch_index]
+            branch_id = branch_ids[agent.branch_index]
+            deposited = 0
+            in_hand = [day for day in agent.days if day >= cutoff]
+            oldest = min((agent.days[day][1] for day in in_hand), default=None)
+            # Weekly deposits for old cash, daily ones for the last fortnight.
+            batches: dict[int, list[int]] = {}
+            for day in sorted(day for day in agent.days if day < cutoff):
+                key = -(day // 7) - 1 if day < today_index - 14 else day
+                batches.setdefault(key, []).append(day)
+            for days in batches.values():
+                batch_sum = sum(agent.days[day][0] for day in days)
+                declared = epoch + timedelta(days=days[-1] + 1, hours=rng.randint(1, 5))
+                verified = declared + timedelta(hours=rng.randint(1, 6))
+                if verified > now:
+                    verified = now - timedelta(minutes=1)
+                    declared = verified - timedelta(minutes=30)
+                out.add("deposits", (deposit_id, agent.id, branch_id, batch_sum,
+                                     f"BRI-{deposit_id:09d}", None, f"seed-dep-{deposit_id:010d}",
+                                     "verified", _ts(declared), supervisor, _ts(verified), None))
+                out.add("ledger_entries", (ledger_id, agent.id, branch_id, "deposit", -batch_sum,
+                                           None, deposit_id, _ts(verified)))
+                deposited += batch_sum
+                deposit_id += 1
+                ledger_id += 1
+                totals.deposits += 1
+            cash = agent.collected - deposited
+            if cash > 0 and rng.random() < 0.05:
+                amount = max(1, cash // 2)
+                declared = now - timedelta(hours=rng.randint(1, 20))
+                out.add("deposits", (deposit_id, agent.id, branch_id, amount, f"BNI-{deposit_id:09d}",
+                                     None, f"seed-dep-{deposit_id:010d}", "pending", _ts(declared),
+                                     None, None, None))
+                deposit_id += 1
+                totals.deposits += 1
+            out.add("agent_accounts", (
+                agent.id, cash, agent.collected, 0, deposited,
+                _ts(oldest) if cash > 0 and oldest else None,
+                _ts(agent.last_activity) if agent.last_activity else None, _ts(now)))
+            for month, (registrations, paid, amount) in sorted(agent.months.items()):
+                out.add("agent_months", (agent.id, branch_ids[agent.branch_index],
+                                         month.isoformat(), registrations, paid, amount))
+            for (tally_month, member_month), total in sorted(agent.tallies.items()):
+                out.add("incentive_tallies", (agent.id, tally_month.isoformat(), member_month,
+                                              total))
+    except BaseException:
+        out.abort()
+        raise
+    totals.ledger_entries = ledger_id - ids["ledger_entries"]
+    out.close()
+    totals.seconds = time.monotonic() - started
+    return totals

@@ -1,0 +1,79 @@
+"""Request helpers shared by the blueprints: page or fragment, roles, who is acting."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .domain.clock import local_today
+from .services import Actor
+from .services.slips import token_for
+
+
+def wants_fragment() -> bool:
+    """An htmx request that is neither boosted nor a history restore gets just the fragment."""
+    return (request.headers.get("HX-Request") == "true"
+            and request.headers.get("HX-Boosted") != "true"
+            and request.headers.get("HX-History-Restore-Request") != "true")
+
+
+def render_page(page_template: str, fragment_template: str, status: int = 200, **context):
+    """The full page, or only its fragment for htmx. The page includes the fragment, so the two
+    cannot drift apart."""
+    template = fragment_template if wants_fragment() else page_template
+    response = make_response(render_template(template, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def see_other(location: str):
+    """After a successful POST: 303 for a plain form; htmx follows it as a full navigation."""
+    if request.headers.get("HX-Request") == "true":
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, code=303)
+
+
+def roles_required(*roles: str):
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def home_url(user) -> str:
+    """Each role's starting page (`/` redirects there; login goes straight there)."""
+    if user.is_admin:
+        return url_for("admin.index")
+    if user.is_supervisor:
+        return url_for("supervision.home")
+    return url_for("dashboard.home")
+
+
+def current_actor() -> Actor:
+    return Actor(current_user.id, current_user.username, request.remote_addr)
+
+
+def branch_zone() -> str:
+    branch = getattr(current_user, "branch", None)
+    return branch.timezone if branch else "Asia/Jakarta"
+
+
+def today():
+    return local_today(branch_zone())
+
+
+def public_slip_url(receipt_number: str) -> str:
+    """The address in the slip's QR code: a signed token, never a database id."""
+    token = token_for(receipt_number, current_app.config["SECRET_KEY"])
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for("public.slip", token=token)
+    return url_for("public.slip", token=token, _external=True)

@@ -1,0 +1,45 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, StringField
+
+from ..domain.checklist import HEIR_RELATIONS
+from ..domain.occupations import OCCUPATIONS
+
+# Options for the <select> fields; `domain.checklist` checks the submitted values against the
+# same lists, so a forged option is refused.
+CHOICES = {
+    "sex": [("", _l("– pilih –")), ("M", _l("Laki-laki")), ("F", _l("Perempuan"))],
+    "occupation": [("", _l("– pilih –"))] + [(o.code, o.label) for o in OCCUPATIONS],
+    "occupation2": [("", _l("– tidak ada –"))] + [(o.code, o.label) for o in OCCUPATIONS],
+    "programs": [("", _l("– pilih –")), ("2", _l("2 program: JKK + JKM")),
+                 ("3", _l("3 program: JKK + JKM + JHT"))],
+    "heir_relation": [("", _l("– pilih –"))] + [(r, r.capitalize()) for r in HEIR_RELATIONS],
+}
+
+
+class RegistrationForm(FlaskForm):
+    """Carries the fields and the CSRF token; `domain.checklist` decides what is valid, so the
+    live checklist and the final submission use one set of rules."""
+    nik = StringField("NIK")
+    full_name = StringField(_l("Nama lengkap"))
+    birth_date = StringField(_l("Tanggal lahir"))
+    sex = StringField(_l("Jenis kelamin"))
+    phone = StringField(_l("Nomor HP"))
+    address = StringField(_l("Alamat"))
+    occupation = StringField(_l("Pekerjaan utama"))
+    occupation2 = StringField(_l("Pekerjaan kedua (jika ada)"))
+    declared_income = StringField(_l("Penghasilan sebulan (Rp)"))
+    programs = StringField(_l("Program"))
+    heir_name = StringField(_l("Nama ahli waris"))
+    heir_relation = StringField(_l("Hubungan ahli waris"))
+    doc_ktp = BooleanField(_l("KTP asli sudah saya periksa"))
+    doc_kk = BooleanField(_l("Kartu Keluarga sudah saya periksa"))
+    consent = BooleanField(_l("Pekerja setuju datanya diproses untuk kepesertaan BPJS Ketenagakerjaan"))
+
+    def raw(self) -> dict:
+        return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+
+    def clear(self, names) -> None:
+        """Drop values that were too long, so a 5 MB field is not sent back to the phone."""
+        for name in names:
+            self._fields[name].data = ""
