@@ -66,8 +66,12 @@ DEFAULTS = {
     "RATELIMIT_HEADERS_ENABLED": False,
     "RATELIMIT_PUBLIC": "30 per minute",
     "RATELIMIT_LOGIN": "10 per minute",
+    # After this many failed logins for a username, each further attempt waits: 30 s, then
+    # twice as long after every failure, at most 5 min, counted from the last failure. The count
+    # is forgotten an hour after the first failure of a series, or at once on a success.
     "LOGIN_FAILURES_BEFORE_SLOWDOWN": 5,
-    "BILL_VALIDITY_DAYS": 7,
-    "AGENT_BILL_LIMIT": 7_000_000,
+    "LOGIN_SLOWDOWN_FIRST_WAIT": 30,
+    "LOGIN_SLOWDOWN_MAX_WAIT": 300,
+    "LOGIN_FAILURE_MEMORY_SECONDS": 3600,
     "WORKERS_PER_PAGE": 20,
 }

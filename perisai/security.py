@@ -1,5 +1,6 @@
-"""Security headers on every response."""
-from flask import Flask, request
+"""Security headers on every response; cookies `Secure` whenever the request came over HTTPS."""
+from flask import Flask, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -13,7 +14,34 @@ def has_nul(values) -> bool:
     return any("\x00" in value for value in values if isinstance(value, str))
 
 
+def cookies_must_be_secure(app: Flask) -> bool:
+    """`SESSION_COOKIE_SECURE=1`, or this request came over HTTPS (behind a proxy, with
+    `BEHIND_PROXY=1`, ProxyFix makes `X-Forwarded-Proto: https` count)."""
+    return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, marked `Secure` over HTTPS even when the setting is off, so
+    a deployment that forgot `SESSION_COOKIE_SECURE=1` still never sends it back over plain HTTP."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return cookies_must_be_secure(app)
+
+
+def _mark_cookies_secure(response) -> None:
+    """Every other cookie a view set (the `lang` cookie, Flask-Login's remember cookie if it is
+    ever used) gets `Secure` too. The session cookie is written after this runs; see above."""
+    cookies = response.headers.getlist("Set-Cookie")
+    if not cookies:
+        return
+    marked = [cookie if "secure" in (part.strip().lower() for part in cookie.split(";")[1:])
+              else cookie + "; Secure" for cookie in cookies]
+    response.headers.setlist("Set-Cookie", marked)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+
     @app.before_request
     def refuse_nul_characters():
         # PostgreSQL cannot store or even compare text holding NUL; no real input has one, so
@@ -35,6 +63,8 @@ def init_app(app: Flask) -> None:
         response.headers["X-Frame-Options"] = "DENY"
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if cookies_must_be_secure(app):
+            _mark_cookies_secure(response)
         if request.endpoint != "static" and "Cache-Control" not in response.headers:
             # Pages carry personal data: not kept in shared caches or the back/forward cache.
             response.headers["Cache-Control"] = "no-store"

@@ -1,5 +1,6 @@
-"""Login abuse and sessions: rate limits (memory and Redis), no username oracle, no fixation,
-cookie flags, idle timeout."""
+"""Login abuse and sessions: rate limits (memory and Redis), the per-username slowdown (growing
+waits, never a lock-out), no username oracle, no fixation, cookie flags (Secure over HTTPS),
+idle timeout."""
 from __future__ import annotations
 
 import os
@@ -235,3 +236,191 @@ def test_no_open_redirect_after_login_or_language_switch(app, target):
         path = parts.path
         assert path.startswith("/") and not path.startswith("//") and "\\" not in path \
             and "\t" not in path, location
+
+
+# --- the per-username slowdown: waits that grow, never a lock-out ------------------------------
+
+class Clock:
+    """The slowdown's clock, moved by hand instead of sleeping."""
+
+    def __init__(self):
+        import time
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from perisai.auth import views
+    clock = Clock()
+    monkeypatch.setattr(views, "clock", clock)
+    return clock
+
+
+def slowed_app(make_app, storage):
+    # A generous per-address limit: these tests are about the per-username slowdown.
+    return make_app(storage, RATELIMIT_LOGIN="1000 per minute")
+
+
+def wait_message(response) -> str:
+    match = re.search(r"Terlalu banyak percobaan masuk yang gagal\. Tunggu ([^,]+), lalu coba lagi\.",
+                      response.get_data(as_text=True))
+    assert match, response.get_data(as_text=True)
+    return match.group(1)
+
+
+def test_slowed_after_n_failures_and_the_right_password_works_after_the_wait(make_app, storage, clock):
+    app = slowed_app(make_app, storage)
+    assert app.config["LOGIN_FAILURES_BEFORE_SLOWDOWN"] == 5
+    client = app.test_client()
+    for n in range(5):
+        assert attempt(client, "agent1", "wrong-password", f"10.0.7.{n}").status_code == 422
+    # The sixth, straight away, from another address and with the right password: refused,
+    # with how long to wait, in Indonesian, without the password being checked.
+    response = attempt(client, "agent1", DEMO_PASSWORD, "10.0.7.50")
+    assert response.status_code == 429
+    assert wait_message(response) == "30 detik" and response.headers["Retry-After"] == "30"
+    assert "Nama pengguna atau kata sandi salah" not in response.get_data(as_text=True)
+    # Trying again inside the wait does not make it longer: it is counted from the last failure.
+    clock.advance(20)
+    for _ in range(5):
+        response = attempt(client, "agent1", DEMO_PASSWORD, "10.0.7.51")
+        assert response.status_code == 429 and wait_message(response) == "10 detik"
+    clock.advance(10)
+    assert attempt(client, "agent1", DEMO_PASSWORD, "10.0.7.52").status_code == 303
+
+
+def test_the_wait_doubles_up_to_five_minutes_and_never_locks_the_owner_out(make_app, storage, clock):
+    app = slowed_app(make_app, storage)
+    stranger = app.test_client()
+    for n in range(5):
+        assert attempt(stranger, "agent1", "wrong-password").status_code == 422
+    waits = []
+    for _ in range(8):  # a stranger who keeps guessing, each time as soon as allowed
+        response = attempt(stranger, "agent1", "wrong-password")
+        assert response.status_code == 429
+        waits.append(wait_message(response))
+        clock.advance(int(response.headers["Retry-After"]))
+        assert attempt(stranger, "agent1", "wrong-password").status_code == 422
+    assert waits == ["30 detik", "1 menit", "2 menit", "4 menit", "5 menit", "5 menit", "5 menit",
+                     "5 menit"]
+    assert wait_message(attempt(stranger, "agent1", DEMO_PASSWORD)) == "5 menit"
+    # The owner, five minutes after the stranger's last guess, gets in.
+    clock.advance(4 * 60 + 59)
+    response = attempt(app.test_client(), "agent1", DEMO_PASSWORD)
+    assert response.status_code == 429 and wait_message(response) == "1 detik"
+    clock.advance(1)
+    assert attempt(app.test_client(), "agent1", DEMO_PASSWORD).status_code == 303
+
+
+def test_a_success_resets_the_count(make_app, storage, clock):
+    app = slowed_app(make_app, storage)
+    client = app.test_client()
+    for n in range(5):
+        assert attempt(client, "agent2", "wrong-password").status_code == 422
+    assert attempt(client, "agent2", DEMO_PASSWORD).status_code == 429
+    clock.advance(30)
+    assert attempt(client, "agent2", DEMO_PASSWORD).status_code == 303
+    # Counted from zero again: five more mistakes before any wait (not one, as without a reset).
+    for n in range(5):
+        assert attempt(app.test_client(), "agent2", "wrong-password").status_code == 422
+    assert attempt(app.test_client(), "agent2", DEMO_PASSWORD).status_code == 429
+
+
+def test_slowdown_answers_are_the_same_for_unknown_and_real_usernames(make_app, storage, clock):
+    app = slowed_app(make_app, storage)
+
+    def story(username: str) -> list[tuple]:
+        answers = []
+        client = app.test_client()
+        for password in ["wrong-password"] * 5 + ["wrong-password", "also-wrong"]:
+            response = attempt(client, username, password)
+            body = _without_tokens(response.get_data(as_text=True)).replace(username, "NAME")
+            answers.append((response.status_code, response.headers.get("Retry-After"), body))
+        clock.advance(30)
+        response = attempt(client, username, "wrong-password")
+        answers.append((response.status_code, response.headers.get("Retry-After"),
+                        _without_tokens(response.get_data(as_text=True)).replace(username, "NAME")))
+        return answers
+
+    real, unknown = story("agent3"), story("nobody.here")
+    assert [status for status, _, _ in real] == [422] * 5 + [429, 429, 422]
+    assert real == unknown
+    assert real[5][1] == "30"
+
+
+def test_slowdown_holds_across_workers_with_redis(make_app, clock):
+    url = os.environ.get(REDIS_VAR)
+    if not url:
+        pytest.skip(f"Redis rate-limit storage not tested: set {REDIS_VAR}")
+    import redis
+    store = redis.Redis.from_url(url)
+    store.flushdb()
+    try:
+        first = make_app(url, RATELIMIT_LOGIN="1000 per minute")
+        for n in range(5):
+            assert attempt(first.test_client(), "agent1", "wrong-password").status_code == 422
+        assert any(b"perisai/login-failures/agent1" in key for key in store.keys()), store.keys()
+        second = make_app(url, RATELIMIT_LOGIN="1000 per minute")  # another process
+        response = attempt(second.test_client(), "agent1", DEMO_PASSWORD)
+        assert response.status_code == 429 and wait_message(response) == "30 detik"
+        clock.advance(30)
+        assert attempt(second.test_client(), "agent1", DEMO_PASSWORD).status_code == 303
+        assert not any(b"perisai/login-failures/agent1" in key for key in store.keys())  # reset
+    finally:
+        store.flushdb()
+        store.close()
+
+
+# --- cookies: Secure whenever the request came over HTTPS -------------------------------------
+
+def set_cookies(response) -> dict[str, str]:
+    return {header.split("=", 1)[0]: header for header in response.headers.getlist("Set-Cookie")}
+
+
+def cookie_attributes(header: str) -> set[str]:
+    return {part.strip().split("=")[0].lower() for part in header.split(";")[1:]}
+
+
+def session_and_lang_cookies(client, **request) -> tuple[str, str]:
+    login_page = client.get("/login", **request)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login_page.get_data(as_text=True)).group(1)
+    session_cookie = set_cookies(login_page)["session"]
+    lang = client.post("/lang", data={"lang": "en", "next": "/login", "csrf_token": token}, **request)
+    assert lang.status_code == 303
+    return session_cookie, set_cookies(lang)["lang"]
+
+
+@pytest.mark.parametrize("setting, proxy, request_kwargs, secure", [
+    (False, False, {}, False),
+    (False, False, {"base_url": "https://perisai.test"}, True),
+    (True, False, {}, True),  # SESSION_COOKIE_SECURE=1 still forces it
+    (False, True, {"headers": {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}}, True),
+    (False, True, {"headers": {"X-Forwarded-Proto": "http", "X-Forwarded-For": "203.0.113.7"}}, False),
+    # Without BEHIND_PROXY the header is anyone's to send: it must not count.
+    (False, False, {"headers": {"X-Forwarded-Proto": "https"}}, False),
+], ids=["http", "https", "setting", "proxy-https", "proxy-http", "spoofed-header"])
+def test_cookies_are_secure_when_served_over_https(make_app, setting, proxy, request_kwargs, secure):
+    # Over HTTPS Flask-WTF also wants a same-origin Referer on a POST, as a browser sends it.
+    scheme = "https" if secure and not setting else "http"
+    request_kwargs = dict(request_kwargs, headers=dict(request_kwargs.get("headers", {}),
+                                                       Referer=f"{scheme}://perisai.test/login"))
+    app = make_app(RATELIMIT_ENABLED=False, SESSION_COOKIE_SECURE=setting, BEHIND_PROXY=proxy)
+    client = app.test_client()
+    for cookie in session_and_lang_cookies(client, **request_kwargs):
+        attributes = cookie_attributes(cookie)
+        assert ("secure" in attributes) == secure, cookie
+        assert {"httponly", "samesite"} <= attributes and "SameSite=Lax" in cookie, cookie
+    token = re.search(r'name="csrf_token" value="([^"]+)"',
+                      client.get("/login", **request_kwargs).get_data(as_text=True)).group(1)
+    response = client.post("/login", data={"username": "agent1", "password": DEMO_PASSWORD,
+                                           "csrf_token": token}, **request_kwargs)
+    assert response.status_code == 303
+    session_cookie = set_cookies(response)["session"]
+    assert ("secure" in cookie_attributes(session_cookie)) == secure, session_cookie
+    assert session_cookie.lower().count("; secure") <= 1

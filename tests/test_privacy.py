@@ -87,16 +87,22 @@ def test_admin_full_nik_export_is_audited_and_masked_otherwise(app, client, auth
         before = db.session.scalar(select(func.count()).select_from(AuditEvent)
                                    .where(AuditEvent.action == "report.full_nik"))
         db.session.remove()
-    full = client.get(f"/reports/collections.csv?{query}&full_nik=1").get_data(as_text=True)
+    full = client.post("/reports/collections.csv", data={
+        "branch": "BDG01", "from": world["month_start"], "to": world["today"],
+        "csrf_token": csrf_token(client, "/reports")}).get_data(as_text=True)
     assert VALID["nik"] in full
     with app.app_context():
         after = db.session.scalar(select(func.count()).select_from(AuditEvent)
                                   .where(AuditEvent.action == "report.full_nik"))
         db.session.remove()
     assert after == before + 1
-    # A supervisor cannot ask for the full NIK.
+    # A GET never gives (or audits) the full NIK, and a supervisor cannot ask for it.
+    assert VALID["nik"] not in client.get(f"/reports/collections.csv?{query}&full_nik=1").get_data(as_text=True)
     login_as(supervisor := app.test_client(), "supervisor1")
     assert VALID["nik"] not in supervisor.get(f"/reports/collections.csv?{query}&full_nik=1").get_data(as_text=True)
+    assert supervisor.post("/reports/collections.csv", data={
+        "from": world["month_start"], "to": world["today"],
+        "csrf_token": csrf_token(supervisor, "/reports")}).status_code == 403
 
 
 # --- logs -----------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""CSV reports: rows, masking, branch isolation, audited full NIK, bad dates, streaming memory."""
+"""CSV reports: rows, masking, branch isolation, audited full NIK (a POST only), bad dates,
+streaming memory."""
 from __future__ import annotations
 
 import csv
@@ -9,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import insert, select
 
-from conftest import Auth
+from conftest import Auth, csrf_token
 from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, issue_bill, receipt_from,
                      register, worker_id_from)
 from perisai.domain.clock import local_today, utcnow
@@ -140,25 +141,67 @@ def test_branch_isolation(app, client, auth, paid):
 
 
 def test_supervisor_never_gets_full_nik_and_admin_full_nik_is_audited(app, client, auth, paid):
-    auth.login("supervisor1")
-    body = client.get(f"/reports/collections.csv?{today_range()}&full_nik=1").get_data(as_text=True)
-    assert VALID["nik"] not in body and "************" in body
-    client = logged_in(app, "admin")
-
     def audited():
         with app.app_context():
-            return db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.full_nik")).all()
-    assert audited() == []
+            events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.full_nik")).all()
+            db.session.remove()
+            return events
 
+    auth.login("supervisor1")
+    body = client.get(f"/reports/collections.csv?{today_range()}").get_data(as_text=True)
+    assert VALID["nik"] not in body and "************" in body
+    # The full export is a POST, for an admin only.
+    day_from, day_to = (part.split("=")[1] for part in today_range().split("&"))
+    form = {"branch": "BDG01", "from": day_from, "to": day_to}
+    refused = client.post("/reports/collections.csv", data=dict(form, csrf_token=csrf_token(client, "/reports")))
+    assert refused.status_code == 403 and VALID["nik"] not in refused.get_data(as_text=True)
+
+    client = logged_in(app, "admin")
+    assert audited() == []
     masked = rows_of(client.get(f"/reports/collections.csv?{today_range()}&branch=BDG01"))
     assert len(masked) == 5 and all(row[4].startswith("****") for row in masked[1:])
     assert audited() == []
-    full = rows_of(client.get(f"/reports/collections.csv?{today_range()}&branch=BDG01&full_nik=1"))
-    assert all(row[4] == VALID["nik"] for row in full[1:])
+
+    token = csrf_token(client, "/reports")
+    # Without a valid token nothing is sent and nothing is written.
+    forged = client.post("/reports/collections.csv", data=dict(form, csrf_token="forged"))
+    assert forged.status_code == 400 and VALID["nik"] not in forged.get_data(as_text=True)
+    assert audited() == []
+    full = client.post("/reports/collections.csv", data=dict(form, csrf_token=token))
+    assert "attachment" in full.headers["Content-Disposition"]
+    full_rows = rows_of(full)
+    assert full_rows[0] == masked[0]
+    assert [row[:4] + row[5:] for row in full_rows] == [row[:4] + row[5:] for row in masked]
+    assert all(row[4] == VALID["nik"] for row in full_rows[1:])
     events = audited()
     assert len(events) == 1 and events[0].actor == "admin" and events[0].object_id == "BDG01"
+    assert day_from in events[0].after and day_to in events[0].after
+    # Bad input on the POST: a message, nothing audited.
+    bad = client.post("/reports/collections.csv", data=dict(form, csrf_token=token, to="2020-01-01"))
+    assert bad.status_code == 422 and "tidak boleh sebelum" in bad.get_data(as_text=True)
+    no_branch = client.post("/reports/collections.csv", data=dict(form, csrf_token=token, branch="NOPE"))
+    assert no_branch.status_code == 422
+    assert len(audited()) == 1
     missing_branch = client.get(f"/reports/collections.csv?{today_range()}")
     assert missing_branch.status_code == 422 and "branch=BDG01" in missing_branch.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("username", ["admin", "supervisor1"])
+def test_full_nik_by_get_is_refused_and_writes_nothing(app, paid, username):
+    """The old `?full_nik=1` link: a 400 that points at the form, no full NIK, no audit event."""
+    client = logged_in(app, username)
+    with app.app_context():
+        before = db.session.query(AuditEvent).count()
+        db.session.remove()
+    for value in ("1", "0", ""):
+        response = client.get(f"/reports/collections.csv?{today_range()}&branch=BDG01&full_nik={value}")
+        body = response.get_data(as_text=True)
+        assert response.status_code == 400, body
+        assert "NIK lengkap tidak bisa diunduh lewat tautan" in body and "Unduh dengan NIK lengkap" in body
+        assert VALID["nik"] not in body and response.mimetype == "text/html"
+    with app.app_context():
+        assert db.session.query(AuditEvent).count() == before
+        db.session.remove()
 
 
 @pytest.mark.parametrize("query, message", [
@@ -194,11 +237,19 @@ def test_agent_summary_for_a_month(app, client, auth, paid):
     assert bad.status_code == 422 and "TTTT-BB" in bad.get_data(as_text=True)
 
 
-def test_report_links_are_on_the_reports_page(client, auth):
+def test_report_links_are_on_the_reports_page(app, client, auth):
     auth.login("supervisor1")
     html = client.get("/reports").get_data(as_text=True)
     assert 'action="/reports/collections.csv"' in html and 'action="/reports/agents.csv"' in html
-    assert "full_nik" not in html
+    assert "full_nik" not in html and "NIK lengkap" not in html
+    assert 'method="post" action="/reports/collections.csv"' not in html
+    # The admin also gets the full-NIK form: a POST with a CSRF token, not a link or a checkbox.
+    admin = logged_in(app, "admin").get("/reports").get_data(as_text=True)
+    assert "full_nik" not in admin
+    start = admin.index('<form method="post" action="/reports/collections.csv"')
+    form = admin[start:admin.index("</form>", start)]
+    assert 'name="csrf_token"' in form and 'name="branch"' in form
+    assert 'name="from"' in form and 'name="to"' in form and "Unduh dengan NIK lengkap" in form
 
 
 # --- a big branch -------------------------------------------------------------------------

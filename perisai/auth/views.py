@@ -1,5 +1,16 @@
-"""Login and logout. Failed logins are limited per address and per username, whether or not the
-username exists, so the answer never tells which usernames are real."""
+"""Login and logout.
+
+Failed logins are limited per address (Flask-Limiter, `RATELIMIT_LOGIN`) and slowed per
+username: after `LOGIN_FAILURES_BEFORE_SLOWDOWN` failures in a row, each further attempt for that
+username must wait a delay that doubles with every failure, up to `LOGIN_SLOWDOWN_MAX_WAIT`,
+counted from the last failure. An attempt inside the wait is refused (429) without checking the
+password, so it neither counts as a failure nor tells a right password from a wrong one; a
+stranger can slow an account down but never lock its owner out for longer than the cap. The
+counts live in the rate limiter's storage (Redis when `RATELIMIT_STORAGE_URI` points at it), so
+every gunicorn worker sees them. The answer and its timing are the same whether or not the
+username exists, so they never tell which usernames are real."""
+import math
+import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
@@ -13,13 +24,58 @@ from ..web import home_url
 from . import bp
 from .forms import LoginForm
 
+# The slowdown's clock (seconds since the epoch); tests replace it to jump ahead, not sleep.
+clock = time.time
 
-def _username_key() -> str:
-    return "login:" + (request.form.get("username") or "").strip().lower()[:40]
+FAILURES_KEY = "perisai/login-failures/{username}"
+# One key per failure number, so two workers recording failures at once never share one.
+LAST_FAILURE_KEY = "perisai/login-last-failure/{username}/{failures}"
 
 
-def _failed(response) -> bool:
-    return response.status_code != 303
+def _slowdown_storage():
+    """The rate limiter's storage, or None when rate limiting is switched off."""
+    if not current_app.config.get("RATELIMIT_ENABLED") or not limiter.enabled:
+        return None
+    return limiter.storage
+
+
+def _wait_after(failures: int) -> int:
+    """Seconds the next attempt must wait after `failures` failed logins in a row."""
+    config = current_app.config
+    over = failures - config["LOGIN_FAILURES_BEFORE_SLOWDOWN"]
+    if over < 0:
+        return 0
+    return min(config["LOGIN_SLOWDOWN_FIRST_WAIT"] * 2 ** min(over, 30), config["LOGIN_SLOWDOWN_MAX_WAIT"])
+
+
+def _seconds_to_wait(storage, username: str) -> int:
+    failures = storage.get(FAILURES_KEY.format(username=username))
+    wait = _wait_after(failures)
+    if not wait:
+        return 0
+    # A missing key (expired, or being written by another worker right now) reads as 0: no wait.
+    last = storage.get(LAST_FAILURE_KEY.format(username=username, failures=failures))
+    return max(0, math.ceil(last + wait - clock()))
+
+
+def _record_failure(storage, username: str) -> None:
+    config = current_app.config
+    failures = storage.incr(FAILURES_KEY.format(username=username),
+                            config["LOGIN_FAILURE_MEMORY_SECONDS"])
+    if _wait_after(failures):
+        key = LAST_FAILURE_KEY.format(username=username, failures=failures)
+        # The storage only counts: the time is stored as a counter, cleared first in case an
+        # earlier series left the same key behind. It expires soon after the longest wait, so
+        # even a bad value cannot hold an account longer than that.
+        storage.clear(key)
+        storage.incr(key, config["LOGIN_SLOWDOWN_MAX_WAIT"] + 60, amount=int(clock()))
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} detik"
+    minutes, rest = divmod(seconds, 60)
+    return f"{minutes} menit" + (f" {rest} detik" if rest else "")
 
 
 def _safe_next(target: str | None, default: str | None = None) -> str:
@@ -30,21 +86,31 @@ def _safe_next(target: str | None, default: str | None = None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
-@limiter.limit("5 per 15 minutes", key_func=_username_key, methods=["POST"], deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
+        storage = _slowdown_storage()
+        wait = _seconds_to_wait(storage, username) if storage else 0
+        if wait:
+            current_app.logger.info("slowed login from %s", request.remote_addr)
+            form.password.errors.append(f"Terlalu banyak percobaan masuk yang gagal. Tunggu "
+                                        f"{_duration(wait)}, lalu coba lagi.")
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = db.session.scalars(select(User).where(User.username == username)).first()
         if password_matches(user, form.password.data) and user.active:
+            if storage:
+                storage.clear(FAILURES_KEY.format(username=username))
             session.clear()  # a fresh session on login: no fixation
             login_user(user)
             session.permanent = True
             # Straight to the role's page: one round trip less on a slow line.
             return redirect(_safe_next(request.args.get("next"), home_url(user)), code=303)
         current_app.logger.info("failed login from %s", request.remote_addr)
+        if storage:
+            _record_failure(storage, username)
         form.password.errors.append("Nama pengguna atau kata sandi salah.")
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status

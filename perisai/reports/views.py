@@ -1,7 +1,9 @@
 """CSV reports for a branch: every collection in a period, and a monthly summary per agent.
 
-Supervisors get their own branch with masked NIKs. An admin names the branch (`branch=CODE`)
-and may ask for full NIKs (`full_nik=1`), which is written to the audit trail.
+Supervisors get their own branch with masked NIKs. An admin names the branch (`branch=CODE`).
+The export with full NIKs is admin only and written to the audit trail, so it is a POST with a
+CSRF token (a GET never changes anything, and a link or an <img> cannot make an admin's browser
+ask for it); `GET …?full_nik=1` is refused with a message pointing at the form.
 """
 from __future__ import annotations
 
@@ -19,10 +21,10 @@ from ..web import current_actor, roles_required
 from . import bp
 
 
-def _branch() -> Branch:
+def _branch(values) -> Branch:
     if current_user.is_supervisor:
         return current_user.branch
-    code = (request.args.get("branch") or "").strip().upper()[:10]
+    code = (values.get("branch") or "").strip().upper()[:10]
     branch = db.session.scalars(select(Branch).where(Branch.code == code)).first() if code else None
     if branch is None:
         raise DomainError("Pilih kantor cabang dengan kode, mis. ?branch=BDG01.")
@@ -43,26 +45,43 @@ def index():
     return render_template("reports/index.html", branches=branches)
 
 
+FULL_NIK_BY_GET = ("NIK lengkap tidak bisa diunduh lewat tautan. Admin: pakai tombol "
+                   "«Unduh dengan NIK lengkap» di halaman Laporan (/reports); unduhan itu dicatat "
+                   "di jejak audit.")
+
+
 @bp.get("/collections.csv")
 @roles_required("supervisor", "admin")
 def collections_csv():
-    branch = _branch()
+    if "full_nik" in request.args:
+        # Refused rather than silently masked: whoever followed an old link learns where the
+        # full export is, and nothing is written by a GET.
+        raise DomainError(FULL_NIK_BY_GET, status_code=400)
+    branch = _branch(request.args)
     period = parse_period(request.args.get("from", ""), request.args.get("to", ""), branch.timezone)
-    full_nik = current_user.is_admin and request.args.get("full_nik") == "1"
-    if full_nik:
-        # Recorded before a single row leaves the server.
-        with write_transaction(db.session):
-            audit.record(db.session, current_actor(), "report.full_nik", "branch", branch.code,
-                         after={"report": "collections", "from": period.first_day,
-                                "to": period.last_day})
-    chunks = collection_rows(db.session, branch.id, period, branch.timezone, full_nik=full_nik)
+    chunks = collection_rows(db.session, branch.id, period, branch.timezone, full_nik=False)
+    return _csv(chunks, f"penerimaan-{branch.code}-{period.first_day}-{period.last_day}.csv")
+
+
+@bp.post("/collections.csv")
+@roles_required("admin")
+def collections_csv_full_nik():
+    """The same CSV with full NIKs, for an admin, from the form on the reports page."""
+    branch = _branch(request.form)
+    period = parse_period(request.form.get("from", ""), request.form.get("to", ""), branch.timezone)
+    # Recorded before a single row leaves the server.
+    with write_transaction(db.session):
+        audit.record(db.session, current_actor(), "report.full_nik", "branch", branch.code,
+                     after={"report": "collections", "from": period.first_day,
+                            "to": period.last_day})
+    chunks = collection_rows(db.session, branch.id, period, branch.timezone, full_nik=True)
     return _csv(chunks, f"penerimaan-{branch.code}-{period.first_day}-{period.last_day}.csv")
 
 
 @bp.get("/agents.csv")
 @roles_required("supervisor", "admin")
 def agents_csv():
-    branch = _branch()
+    branch = _branch(request.args)
     month = parse_month(request.args.get("month", ""))
     chunks = agent_summary_rows(db.session, branch.id, month, branch.timezone)
     return _csv(chunks, f"agen-{branch.code}-{month:%Y-%m}.csv")
