@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from conftest import csrf_token
+from conftest import Auth, csrf_token
 
 VALID = {
     "nik": "3273015208950007",  # Bandung, born 12-08-1995, female (day + 40)
@@ -89,3 +89,10 @@ def relogin(client, auth, username: str):
     html = client.get("/", follow_redirects=True).get_data(as_text=True)
     client.post("/logout", data={"csrf_token": form_key(html, "csrf_token")})
     return auth.login(username)
+
+
+def login_client(app, username: str):
+    """A fresh test client logged in as `username`."""
+    client = app.test_client()
+    assert Auth(client).login(username).status_code == 303
+    return client

@@ -40,6 +40,7 @@ def new_worker_form(world) -> dict:
 
 #                   anon agent1 agent2 agent3 sup1 sup2 admin
 EVERYONE_200 = (200, 200, 200, 200, 200, 200, 200)
+LOGGED_IN_200 = (302, 200, 200, 200, 200, 200, 200)
 AGENTS_ONLY = (302, 200, 200, 200, 403, 403, 403)
 SUPERVISORS_ONLY = (302, 403, 403, 403, 200, 200, 403)
 OWNER_AND_BRANCH_SUPERVISOR = (302, 200, 404, 404, 200, 404, 403)
@@ -49,7 +50,7 @@ ADMIN_ONLY = (302, 403, 403, 403, 403, 403, 200)
 ADMIN_DOES = (302, 403, 403, 403, 403, 403, 303)
 
 MATRIX: dict[str, dict[str, Case]] = {
-    "/": {"GET": Case("/", (302, 200, 200, 200, 302, 302, 302))},
+    "/": {"GET": Case("/", LOGGED_IN_200)},
     "/login": {
         "GET": Case("/login", (200, 302, 302, 302, 302, 302, 302)),
         "POST": Case("/login", (422, 302, 302, 302, 302, 302, 302),
@@ -68,10 +69,10 @@ MATRIX: dict[str, dict[str, Case]] = {
     "/workers/<int:worker_id>/bills": {
         "POST": Case("/workers/{worker_id}/bills", (302, 303, 404, 404, 403, 403, 403), {"months": "1"}),
     },
-    "/bills/<code>": {"GET": Case("/bills/{open_code}", (302, 200, 200, 404, 200, 404, 403))},
+    "/bills/<code>": {"GET": Case("/bills/{open_code}", OWNER_AND_BRANCH_SUPERVISOR)},
     "/collect": {
-        "GET": Case("/collect?code={open_code}", (302, 200, 200, 403, 403, 403, 403)),
-        "POST": Case("/collect", (302, 303, 303, 403, 403, 403, 403),
+        "GET": Case("/collect?code={open_code}", (302, 200, 409, 409, 403, 403, 403)),
+        "POST": Case("/collect", (302, 303, 409, 409, 403, 403, 403),
                      {"code": "{open_code}", "amount": "{open_amount}", "idempotency_key": "{fresh_key}"}),
     },
     "/receipts/<number>": {"GET": Case("/receipts/{receipt}", OWNER_AND_BRANCH_SUPERVISOR)},
@@ -106,6 +107,8 @@ MATRIX: dict[str, dict[str, Case]] = {
     "/reports/collections.csv": {
         "GET": Case("/reports/collections.csv?branch=BDG01&from={month_start}&to={today}",
                     SUPERVISORS_AND_ADMIN),
+        "POST": Case("/reports/collections.csv", ADMIN_ONLY,
+                     {"branch": "BDG01", "from": "{month_start}", "to": "{today}"}),
     },
     "/reports/agents.csv": {"GET": Case("/reports/agents.csv?branch=BDG01&month={month}", SUPERVISORS_AND_ADMIN)},
     "/admin/branches": {

@@ -5,7 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from conftest import DEMO_PASSWORD, Auth, csrf_token
-from helpers import amount_of_bill, bill_code_from, collect_form, issue_bill, register, worker_id_from
+from helpers import (amount_of_bill, bill_code_from, collect_form, issue_bill, login_client, register,
+                     worker_id_from)
 from perisai.domain.clock import local_today
 from perisai.domain.months import add_months, month_of
 from perisai.extensions import db
@@ -302,3 +303,60 @@ def test_bad_rate_numbers_are_422(app, client, auth):
     html = response.get_data(as_text=True)
     assert "JKM (Rp): isi angka" in html and "Sumber" in html
     assert events(app, "rate.create") == []
+
+
+@pytest.mark.both_backends
+def test_a_moved_agent_takes_its_members_and_open_codes_along(app, client, auth, backend):
+    auth.login("agent2")
+    worker_id = worker_id_from(register(client))
+    code = bill_code_from(issue_bill(client, worker_id, 1))
+    auth.logout()
+    agent = user(app, "agent2")
+    auth.login("admin")
+    assert post(client, f"/admin/users/{agent.id}/move", {"branch": "MKS01"}).status_code == 303
+    event = events(app, "user.move")[0]
+    with app.app_context():
+        from perisai.models import Worker
+        members = db.session.scalars(select(Worker).where(Worker.agent_id == agent.id)).all()
+        assert {worker.branch.code for worker in members} == {"MKS01"}
+    assert f'"members":{len(members)}' in event.after and '"open_codes":1' in event.after
+    # The members now belong to the new branch: its supervisor sees them, the old one does not.
+    assert login_client(app, "supervisor2").get(f"/workers/{worker_id}").status_code == 200
+    assert login_client(app, "supervisor2").get(f"/bills/{code}").status_code == 200
+    assert login_client(app, "supervisor1").get(f"/workers/{worker_id}").status_code == 404
+    assert login_client(app, "supervisor1").get(f"/bills/{code}").status_code == 404
+    # The agent keeps its members and can still collect their open code, in the new branch.
+    moved = login_client(app, "agent2")
+    assert moved.get(f"/workers/{worker_id}").status_code == 200
+    amount = amount_of_bill(moved, code)
+    paid = moved.post("/collect", data=dict(collect_form(moved, code), amount=str(amount)))
+    assert paid.status_code == 303
+    with app.app_context():
+        from perisai.models import Collection
+        collection = db.session.scalars(select(Collection)).one()
+        assert collection.branch_id == user(app, "agent3").branch_id
+
+
+@pytest.mark.both_backends
+def test_an_agent_with_a_pending_reversal_cannot_be_moved(app, client, auth, backend):
+    from helpers import paid_receipt
+    from perisai.services import Actor, deposits
+    auth.login("agent1")
+    number, amount = paid_receipt(client)
+    client.post(f"/receipts/{number}/reversal",
+                data={"csrf_token": csrf_token(client, f"/receipts/{number}"), "reason": "salah kode"})
+    auth.logout()
+    with app.app_context():  # the cash itself is deposited and verified: hands are empty
+        agent1, supervisor1 = (db.session.scalars(select(User).where(User.username == name)).one()
+                               for name in ("agent1", "supervisor1"))
+        deposit, _ = deposits.declare(db.session, agent=agent1, amount=amount, reference="TRF-MV",
+                                      note=None, idempotency_key="k" * 24,
+                                      actor=Actor(agent1.id, "agent1", "127.0.0.1"))
+        deposits.verify(db.session, deposit.id, supervisor=supervisor1,
+                        actor=Actor(supervisor1.id, "supervisor1", "127.0.0.1"))
+    agent = user(app, "agent1")
+    auth.login("admin")
+    response = post(client, f"/admin/users/{agent.id}/move", {"branch": "MKS01"})
+    assert response.status_code == 409 and "pembatalan" in response.get_data(as_text=True)
+    assert user(app, "agent1").branch.code == "BDG01"
+    assert events(app, "user.move") == []

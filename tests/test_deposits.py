@@ -272,3 +272,25 @@ def test_two_simultaneous_verifications_move_the_cash_once(app, client, auth):
         assert db.session.scalar(select(func.count(LedgerEntry.id)).where(
             LedgerEntry.kind == "deposit")) == 1
         assert ledger.verify(db.session) == []
+
+
+@pytest.mark.both_backends
+def test_contract_fields_alone_declare_a_deposit_once(app, client, auth):
+    """`POST /deposits` with only `amount` and `reference` (no server-made key, as an outside
+    tool would send): declared once; the same amount and reference again is the same deposit."""
+    auth.login("agent1")
+    _, amount = paid_receipt(client, months=3)
+    token = form_key(client.get("/").get_data(as_text=True), "csrf_token")
+    fields = {"csrf_token": token, "amount": str(amount), "reference": "BRI 99881"}
+    first = client.post("/deposits", data=fields)
+    assert first.status_code == 303
+    again = client.post("/deposits", data=fields)
+    assert again.status_code == 303
+    assert "sudah tercatat sebelumnya" in client.get("/").get_data(as_text=True)
+    [deposit] = deposits_of(app, "agent1")
+    assert (deposit.amount, deposit.reference, deposit.status) == (amount, "BRI 99881", "pending")
+    assert audit_actions(app).count("deposit.declare") == 1
+    # Another reference is another deposit, still bounded by the cash on hand.
+    other = client.post("/deposits", data=dict(fields, reference="BRI 99882"))
+    assert other.status_code == 422 and "lebih besar" in other.get_data(as_text=True)
+    assert len(deposits_of(app, "agent1")) == 1

@@ -49,6 +49,18 @@ def test_labels_and_explanations_in_bahasa_indonesia():
     assert awaiting.label == "Menunggu pembayaran pertama" and "November 2026" in awaiting.explanation
     active = membership_status(M(2026, 1, 1), M(2027, 1, 1), date(2026, 11, 2))
     assert active.label == "Aktif" and "Januari 2027" in active.explanation
+    assert not active.due_this_month and "jatuh tempo" not in active.explanation
+
+
+@pytest.mark.parametrize("today, due", [
+    (date(2026, 11, 1), True), (date(2026, 11, 15), True),  # November unpaid, not yet late
+    (date(2026, 10, 31), False),                             # October is paid
+])
+def test_an_unpaid_current_month_before_the_15th_says_when_it_falls_due(today, due):
+    status = membership_status(M(2026, 1, 1), M(2026, 10, 1), today)
+    assert status.code == "active" and status.due_this_month is due
+    assert ("Iuran November 2026 jatuh tempo tanggal 15" in status.explanation) is due
+    assert "Terlindungi sampai akhir Oktober 2026" in status.explanation
 
 
 @pytest.mark.parametrize("first_unpaid, today, expected", [

@@ -247,7 +247,7 @@ def test_a_code_made_before_a_lapse_cannot_be_paid_after_it(app, agent, worker, 
 
 def test_bill_page_scope(app, bill):
     assert login_client(app, "supervisor1").get(f"/bills/{bill}").status_code == 200
-    for username in ("agent3", "supervisor2"):
+    for username in ("agent2", "agent3", "supervisor2"):  # agent2: same branch, not the owner
         response = login_client(app, username).get(f"/bills/{bill}")
         assert response.status_code == 404
         assert "Rina" not in text(response)
@@ -339,17 +339,34 @@ def test_well_formed_unknown_code_is_404(agent):
     assert "Kode bayar tidak dikenal" in text(response)
 
 
-def test_another_branch_cannot_see_or_collect_the_code(app, bill):
-    other = login_client(app, "agent3")
+@pytest.mark.parametrize("username, reason", [("agent3", "cabang lain"), ("agent2", "agen lain")])
+def test_only_the_owner_agent_can_see_or_collect_the_code(app, bill, username, reason):
+    other = login_client(app, username)
     response = other.get(f"/collect?code={bill}")
-    assert response.status_code == 403
+    assert response.status_code == 409
     body = text(response)
-    assert "cabang lain" in body and "Rina" not in body
+    assert reason in body and "Rina" not in body and "0007" not in body
     before = money_state(app)
     form = {"csrf_token": csrf_token(other, "/collect"), "idempotency_key": "k" * 24}
     response = other.post("/collect", data=dict(form, code=bill, amount="110400"))
-    assert response.status_code == 403 and "cabang lain" in text(response)
+    assert response.status_code == 409 and reason in text(response)
     assert money_state(app) == before
+
+
+def test_a_key_used_for_one_code_never_answers_for_another(app, agent, worker, bill):
+    response, form = pay(agent, bill)
+    assert response.status_code == 303
+    first_receipt = receipt_from(response)
+    other = register(agent, **dict(VALID, nik="3273015208950008", full_name="Sari Dewi"))
+    second = bill_code_from(issue_bill(agent, worker_id_from(other), 1))
+    before = money_state(app)
+    # The same idempotency key, sent with another code (a form reused by hand or a bad client).
+    response, _ = pay(agent, second, form=dict(form, code=second))
+    assert response.status_code == 409 and "sudah dipakai" in text(response)
+    assert first_receipt not in text(response)
+    assert money_state(app) == before
+    [open_bill] = load(app, Bill, code=second)
+    assert open_bill.status == "open"
 
 
 # ---------------------------------------------------------------- collect: recording cash

@@ -33,7 +33,9 @@ def issue(worker_id: int):
 @roles_required("agent", "supervisor")
 def show(code: str):
     bill = db.session.scalars(select(Bill).where(Bill.code == code[:20])).first()
-    if bill is None or bill.branch_id != current_user.branch_id:
+    visible = bill is not None and bill.branch_id == current_user.branch_id and (
+        current_user.is_supervisor or bill.agent_id == current_user.id)
+    if not visible:
         raise DomainError("Kode bayar tidak ditemukan.", status_code=404)
     return render_page("billing/show.html", "billing/_bill.html", bill=bill,
                        lines=lines_of(bill), state=effective_status(bill))

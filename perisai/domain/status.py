@@ -18,6 +18,8 @@ class MembershipStatus:
     first_unpaid: date
     overdue_months: int
     paid_through: date | None
+    # Active, but this month is not paid yet: it falls due on the 15th.
+    due_this_month: bool = False
 
     @property
     def label(self) -> str:
@@ -37,6 +39,10 @@ class MembershipStatus:
                     f"Bayar sebelum tunggakan lebih dari {MAX_ARREARS} bulan.")
         if self.code == AWAITING:
             return f"Bayar iuran pertama ({month_label(self.first_unpaid)}) agar terlindungi."
+        if self.due_this_month:
+            return (f"Terlindungi sampai akhir {month_label(self.paid_through)}. Iuran "
+                    f"{month_label(self.first_unpaid)} jatuh tempo tanggal {DUE_DAY}: bayar "
+                    "sebelum itu agar tetap terlindungi.")
         return f"Terlindungi sampai akhir {month_label(self.paid_through)}."
 
 
@@ -59,4 +65,5 @@ def membership_status(first_month: date, paid_through: date | None, today: date)
         code = ARREARS
     else:
         code = ACTIVE
-    return MembershipStatus(code, first_unpaid, overdue, paid_through)
+    return MembershipStatus(code, first_unpaid, overdue, paid_through,
+                            due_this_month=code == ACTIVE and first_unpaid <= month_of(today))

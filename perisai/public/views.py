@@ -62,7 +62,8 @@ def slip(token: str):
             Collection.receipt_number == number)).first()
     if collection is None:
         return render_template("public/slip.html", collection=None), 404
-    return render_template("public/slip.html", **_slip_context(collection, request.url))
+    return render_template("public/slip.html",
+                           **_slip_context(collection, public_slip_url(collection.receipt_number)))
 
 
 @bp.get("/verify")

@@ -10,13 +10,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from ..domain import Conflict, DomainError
 from ..domain.months import add_months, month_of
 from ..domain.rates import rupiah
-from ..models import AgentAccount, Branch, RateSchedule, User
+from ..models import AgentAccount, Bill, Branch, Collection, RateSchedule, Reversal, User, Worker
 from . import Actor, audit
 from .tx import lock, write_transaction
 from .users import MIN_PASSWORD, hash_password
@@ -77,7 +77,11 @@ def reset_password(session: Session, user_id: int, new_password: str, *, actor: 
 
 def move_agent(session: Session, user_id: int, branch_code: str, *, actor: Actor) -> User:
     """An agent changes branch only with empty hands: the old branch's supervisor must first
-    verify the deposit of every rupiah it collected."""
+    verify the deposit of every rupiah it collected and decide its reversal requests.
+
+    The agent's members and their open codes move with it, so the members stay visible to the
+    supervisor who oversees their agent and nothing of one branch is handled in another. Past
+    payments keep their branch: they are the old branch's books."""
     with write_transaction(session):
         user = _user_for_update(session, user_id)
         if user.role != "agent":
@@ -92,10 +96,21 @@ def move_agent(session: Session, user_id: int, branch_code: str, *, actor: Actor
         if cash > 0:
             raise Conflict(f"{user.username} masih memegang {rupiah(cash)}. Setorkan dan minta "
                            "pengawas cabang lama memverifikasi dulu, baru pindahkan.")
+        pending = session.scalar(select(func.count(Reversal.id)).join(Collection).where(
+            Collection.agent_id == user.id, Reversal.status == "pending"))
+        if pending:
+            raise Conflict(f"{user.username} masih punya {pending} permintaan pembatalan yang belum "
+                           "diputuskan pengawas cabang lama. Selesaikan dulu, baru pindahkan.")
         old = user.branch.code if user.branch else None
         user.branch_id = branch.id
+        members = session.execute(update(Worker).where(Worker.agent_id == user.id)
+                                  .values(branch_id=branch.id)).rowcount
+        open_codes = session.execute(update(Bill).where(Bill.agent_id == user.id,
+                                                        Bill.status == "open")
+                                     .values(branch_id=branch.id)).rowcount
         audit.record(session, actor, "user.move", "user", user.username,
-                     before={"branch": old}, after={"branch": branch.code})
+                     before={"branch": old},
+                     after={"branch": branch.code, "members": members, "open_codes": open_codes})
     session.refresh(user)
     return user
 

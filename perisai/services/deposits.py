@@ -3,6 +3,7 @@ or rejects it. Only a verified deposit moves the ledger, and only once."""
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,8 +50,15 @@ def declare(session: Session, *, agent: User, amount: int, reference: str, note:
             idempotency_key: str, actor: Actor,
             now: datetime | None = None) -> tuple[Deposit, bool]:
     """Record a declared deposit. Returns (deposit, created); the same form sent twice returns
-    the first declaration with created=False."""
-    if not IDEMPOTENCY_KEY.fullmatch(idempotency_key or ""):
+    the first declaration with created=False.
+
+    The form carries a server-made `idempotency_key`. A client that posts only the contract's
+    fields (`amount`, `reference`) is deduplicated by what it sent instead: the same amount with
+    the same bank reference, still pending or verified, is the same deposit."""
+    keyless = not idempotency_key
+    if keyless:
+        idempotency_key = "auto-" + secrets.token_urlsafe(24)
+    if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
         raise DomainError("Formulir ini sudah usang. Muat ulang halaman, lalu coba lagi.")
     reference = " ".join((reference or "").split())
     note = " ".join((note or "").split()) or None
@@ -70,6 +78,12 @@ def declare(session: Session, *, agent: User, amount: int, reference: str, note:
         with write_transaction(session):
             now = now or utcnow()
             account = ledger.account_for_update(session, agent_id)  # serialises this agent's cash
+            if keyless:
+                same = session.scalars(select(Deposit).where(
+                    Deposit.agent_id == agent_id, Deposit.reference == reference,
+                    Deposit.amount == amount, Deposit.status.in_(("pending", "verified")))).first()
+                if same is not None:
+                    return same, False
             waiting = pending_total(session, agent_id)
             available = account.cash_on_hand - waiting
             if amount > available:

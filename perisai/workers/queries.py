@@ -11,7 +11,9 @@ from ..models import User, Worker
 def scoped(user: User):
     query = select(Worker)
     if user.is_agent:
-        return query.where(Worker.agent_id == user.id)
+        # The branch too: an agent moved to another branch takes its workers along
+        # (services/admin_users.py), and nothing else may ever cross a branch.
+        return query.where(Worker.agent_id == user.id, Worker.branch_id == user.branch_id)
     if user.is_supervisor:
         return query.where(Worker.branch_id == user.branch_id)
     return query.where(False)
