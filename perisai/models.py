@@ -118,6 +118,30 @@ class Worker(db.Model):
     )
 
 
+class Membership(db.Model):
+    """One row per registration of a worker: the first, and each one after a lapse.
+
+    Never updated. The worker row holds the membership in force; this is its history, which the
+    agent's monthly figures and incentives are counted from (a re-registration or an agent
+    moving branch changes the worker row, never who registered whom, where and when)."""
+    __tablename__ = "memberships"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
+    registered_at: Mapped[datetime] = mapped_column(DateTime)
+    first_month: Mapped[date] = mapped_column(Date)
+    programs: Mapped[int] = mapped_column(SmallInteger)
+    renewal: Mapped[bool] = mapped_column(Boolean, default=False)  # after a lapse
+
+    __table_args__ = (
+        CheckConstraint("programs IN (2, 3)", name="known_programs"),
+        # An agent's registrations of a month, with their programs, from the index alone.
+        Index("ix_memberships_agent_registered", "agent_id", "registered_at", "programs"),
+        Index("ix_memberships_worker_registered", "worker_id", "registered_at"),
+    )
+
+
 class Heir(db.Model):
     __tablename__ = "heirs"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -199,7 +199,7 @@ def test_admin_upload_imports_and_shows_counts(app, client, auth, backend):
     assert re.search(r"Jumlah entri</dt><dd>2<", page)
     response = upload(client, GOOD.encode())
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "2 baris dibaca: 0 baru, 2 sudah ada" in page
+    assert "2 baris dibaca: 0 baru, 2 sudah ada, 0 diperbarui." in page
     assert entries(app) == 2
 
 

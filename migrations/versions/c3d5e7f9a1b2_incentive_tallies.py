@@ -30,9 +30,11 @@ def upgrade():
         sa.ForeignKeyConstraint(['agent_id'], ['users.id']),
         sa.PrimaryKeyConstraint('agent_id', 'month', 'member_month'))
     # Fill from what is recorded, with the same code that verifies the tallies.
+    # (Members' first months from the workers: the memberships table comes later, f6a8c0e2b4d6.)
+    from perisai.models import Worker
     from perisai.services.incentives import rebuild_tallies
     session = Session(bind=op.get_bind())
-    rebuild_tallies(session)
+    rebuild_tallies(session, Worker.first_month)
     session.flush()
 
 

@@ -35,9 +35,11 @@ def upgrade():
         sa.PrimaryKeyConstraint('agent_id', 'branch_id', 'month'))
     op.create_index('ix_agent_months_branch_month', 'agent_months', ['branch_id', 'month'])
     # Fill from what is recorded, with the same code that verifies the table.
+    # (Registrations are read from the workers: the memberships table comes later, f6a8c0e2b4d6.)
+    from perisai.models import Worker
     from perisai.services.agent_months import rebuild
     session = Session(bind=op.get_bind())
-    rebuild(session)
+    rebuild(session, sa.select(Worker.agent_id, Worker.branch_id, Worker.registered_at))
     session.flush()
 
 

@@ -249,5 +249,6 @@ def sponsored_upload():
     except ImportRejected as rejected:
         db.session.rollback()
         return _sponsored_page(rejected.message, 422, rejected.errors)
-    flash(f"{result.rows} baris dibaca: {result.added} baru, {result.skipped} sudah ada.", "ok")
+    flash(f"{result.rows} baris dibaca: {result.added} baru, {result.skipped} sudah ada, "
+          f"{result.updated} diperbarui.", "ok")
     return see_other(url_for("admin.sponsored"))

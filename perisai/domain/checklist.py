@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from . import nik as nik_rules
+from .months import MONTH_NAMES_ID
 from .occupations import BY_CODE
 from .rates import RateBook, rupiah
 
@@ -72,10 +73,20 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class ExistingMember:
-    """Who already registered this NIK, for the "already registered" message."""
+    """Who already registered this NIK, for the "already registered" message. `lapsed_since` is
+    the day the membership lapsed, when it has: then registering again re-activates it."""
     branch_name: str
     agent_name: str
     member_number: str
+    lapsed_since: date | None = None
+
+    @property
+    def masked_number(self) -> str:
+        return f"{self.member_number[:3]}…{self.member_number[-3:]}"
+
+
+def _day_label(day: date) -> str:
+    return f"{day.day} {MONTH_NAMES_ID[day.month - 1]} {day.year}"
 
 
 def _has_control_chars(text: str) -> bool:
@@ -212,11 +223,16 @@ def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
 
     # Not registered already
     if nik_ok:
-        if existing:
+        if existing and existing.lapsed_since:
+            # Not a duplicate: a lapsed member must register again (an informational line).
+            add(Item("nik_unique", "NIK boleh didaftarkan ulang", OK,
+                     f"Kepesertaan lama (nomor peserta {existing.masked_number}, nonaktif sejak "
+                     f"{_day_label(existing.lapsed_since)}) akan diaktifkan kembali."))
+        elif existing:
             add(Item("nik_unique", "NIK belum terdaftar", BAD,
-                     f"NIK ini sudah terdaftar (no. peserta {existing.member_number[:3]}…"
-                     f"{existing.member_number[-3:]}) di {existing.branch_name} oleh agen "
-                     f"{existing.agent_name}. Satu NIK hanya boleh satu kepesertaan."))
+                     f"NIK ini sudah terdaftar (no. peserta {existing.masked_number}) di "
+                     f"{existing.branch_name} oleh agen {existing.agent_name}. "
+                     "Satu NIK hanya boleh satu kepesertaan."))
         else:
             add(Item("nik_unique", "NIK belum terdaftar", OK))
     else:

@@ -11,7 +11,7 @@ from ..domain.clock import local_day_start_utc
 from ..domain.months import add_months, month_of
 from ..domain.occupations import is_transport
 from ..domain.status import DUE_DAY, MAX_ARREARS, MembershipStatus, membership_status
-from ..models import AgentAccount, Collection, SponsoredEntry, Worker
+from ..models import AgentAccount, Collection, Membership, SponsoredEntry, Worker
 from .incentives import Incentive, monthly_incentive
 from .ledger import reversed_collection_ids
 from .rates import load_rate_book
@@ -54,9 +54,9 @@ def agent_dashboard(session: Session, agent_id: int, zone: str, today: date) -> 
     if incentive is not None:
         registered = incentive.new_members
     else:
-        registered = session.scalar(select(func.count(Worker.id)).where(
-            Worker.agent_id == agent_id,
-            Worker.registered_at >= local_day_start_utc(this_month, zone)))
+        registered = session.scalar(select(func.count(Membership.id)).where(
+            Membership.agent_id == agent_id,
+            Membership.registered_at >= local_day_start_utc(this_month, zone)))
     behind, more_behind = members_behind(session, agent_id, today)
     return AgentDashboard(count, int(total), cash or 0, oldest, registered, behind,
                           more_behind, incentive)

@@ -3,8 +3,8 @@
 The supervisor's pages show them for every agent of a branch; adding up a big branch's month
 of payments on every view cost ~100 ms at 1,000,000 workers. `record` runs inside the
 registration's, the collection's and the reversal's transaction, after the agent's account
-row is locked (so one agent's changes never race here); `verify` recounts from the workers
-and collections, `rebuild` fills the table from them (a migration, a bulk seed).
+row is locked (so one agent's changes never race here); `verify` recounts from the
+registrations (memberships) and collections, `rebuild` fills the table from them (a migration, a bulk seed).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.clock import local_today
 from ..domain.months import month_of
-from ..models import AgentMonth, Branch, Collection, Worker
+from ..models import AgentMonth, Branch, Collection, Membership
 from .ledger import reversed_collection_ids
 
 Key = tuple[int, int, date]  # agent, branch, month
@@ -42,12 +42,20 @@ def record(session: Session, *, agent_id: int, branch_id: int, at: datetime, zon
         row.collected += collected
 
 
-def recount(session: Session) -> dict[Key, Counts]:
-    """Every agent-month worked out again from the workers and the valid collections."""
+def registrations_source():
+    """(agent, branch, time) of every registration."""
+    return select(Membership.agent_id, Membership.branch_id, Membership.registered_at)
+
+
+def recount(session: Session, registrations=None) -> dict[Key, Counts]:
+    """Every agent-month worked out again from the registrations and the valid collections.
+
+    `registrations` replaces `registrations_source()` for a migration that runs before the
+    memberships table exists (it reads the workers)."""
     zones = dict(session.execute(select(Branch.id, Branch.timezone)).all())
     counts: dict[Key, list[int]] = {}
     for agent_id, branch_id, at in session.execute(
-            select(Worker.agent_id, Worker.branch_id, Worker.registered_at)
+            (registrations if registrations is not None else registrations_source())
             .execution_options(yield_per=5000)):
         counts.setdefault((agent_id, branch_id, month_at(at, zones[branch_id])), [0, 0, 0])[0] += 1
     for agent_id, branch_id, at, amount in session.execute(
@@ -61,10 +69,10 @@ def recount(session: Session) -> dict[Key, Counts]:
     return {key: tuple(value) for key, value in counts.items()}
 
 
-def rebuild(session: Session) -> int:
+def rebuild(session: Session, registrations=None) -> int:
     session.execute(delete(AgentMonth))
     rows = [{"agent_id": a, "branch_id": b, "month": m, "registrations": r, "collections": c,
-             "collected": s} for (a, b, m), (r, c, s) in recount(session).items()]
+             "collected": s} for (a, b, m), (r, c, s) in recount(session, registrations).items()]
     for start in range(0, len(rows), 5000):
         session.execute(insert(AgentMonth), rows[start:start + 5000])
     return len(rows)

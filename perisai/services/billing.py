@@ -18,7 +18,7 @@ from ..domain.status import membership_status
 from ..models import Bill, User, Worker
 from . import Actor, audit
 from .rates import load_rate_book
-from .sponsorship import sponsor_cover
+from .sponsorship import apply_sponsor_cover, sponsor_cover
 from .tx import lock, write_transaction
 
 ALLOWED_MONTHS = (1, 3, 6, 12)
@@ -76,6 +76,9 @@ def issue_bill(session: Session, worker_id: int, months: int, *, agent: User, ac
         worker = session.scalars(lock(select(Worker).where(Worker.id == worker_id), session)).first()
         if worker is None or worker.agent_id != agent_id:
             raise DomainError("Pekerja tidak ditemukan.", status_code=404)
+        # Months a sponsor took on since the last payment (a list imported later, a renewed
+        # period) are paid: the code starts after them instead of pricing them at Rp0.
+        apply_sponsor_cover(session, worker, actor)
         priced = quote(session, worker, months, today)
         replaced = session.scalars(select(Bill.code).where(
             Bill.worker_id == worker.id, Bill.status == "open")).all()

@@ -20,7 +20,8 @@ from ..domain import DomainError
 from ..domain.clock import local_day_start_utc, local_today
 from ..domain.months import add_months, month_of, months_between
 from ..domain.rates import MonthPrice
-from ..models import Bill, Branch, Collection, IncentiveScheme, IncentiveTally, User, Worker
+from ..models import (Bill, Branch, Collection, IncentiveScheme, IncentiveTally, Membership, User,
+                      Worker)
 from .ledger import reversed_collection_ids
 
 
@@ -150,15 +151,17 @@ def monthly_incentives(session: Session, agent_id: int, first: date, count: int,
     # Which of the months a member was registered in, worked out by the database; GROUP BY 1
     # names it by position (PostgreSQL would see the CASE's parameters in GROUP BY as another
     # expression than the one selected).
-    bucket = case(*[(Worker.registered_at < bound, index)
+    bucket = case(*[(Membership.registered_at < bound, index)
                     for index, bound in enumerate(bounds[1:])], else_=count - 1) \
         if count > 1 else literal_column("0")
     new_members: list[list[int]] = [[] for _ in months]
+    # Every registration counts, a re-registration after a lapse too: the agent signed the
+    # worker up again (with the programs chosen then).
     for index, programs, members in session.execute(
-            select(bucket, Worker.programs, func.count())
-            .where(Worker.agent_id == agent_id, Worker.registered_at >= bounds[0],
-                   Worker.registered_at < end)
-            .group_by(literal_column("1"), Worker.programs)):
+            select(bucket, Membership.programs, func.count())
+            .where(Membership.agent_id == agent_id, Membership.registered_at >= bounds[0],
+                   Membership.registered_at < end)
+            .group_by(literal_column("1"), Membership.programs)):
         new_members[index] += [programs] * members
     return [compute(month, covered[month], new_members[i], scheme) if scheme else None
             for i, (month, scheme) in enumerate(zip(months, schemes))]
@@ -199,12 +202,28 @@ def tally(session: Session, *, agent_id: int, collected_at, zone: str, member_fi
             row.amount += sign * amount
 
 
-def _tallies_from_collections(session: Session, agent_id: int) -> dict[tuple[date, int], int]:
+def membership_first_month():
+    """SQL: the first month of the membership a collection was paid under. A payment for
+    months of the worker's current membership counts from its first month, as `tally` did; an
+    older one (the member lapsed and registered again since) from that of the registration in
+    force when it was made."""
+    earlier = (select(Membership.first_month)
+               .where(Membership.worker_id == Collection.worker_id,
+                      Membership.registered_at <= Collection.collected_at)
+               .order_by(Membership.registered_at.desc()).limit(1).scalar_subquery())
+    return case((Collection.first_month >= Worker.first_month, Worker.first_month),
+                else_=func.coalesce(earlier, Worker.first_month))
+
+
+def _tallies_from_collections(session: Session, agent_id: int,
+                              member_first=None) -> dict[tuple[date, int], int]:
     """The agent's tallies worked out again from every valid collection it recorded (each in
-    the month of its branch's time)."""
+    the month of its branch's time). `member_first` replaces `membership_first_month()` for
+    a migration that runs before the memberships table exists."""
     sums: dict[tuple[date, int], int] = {}
+    member_first = member_first if member_first is not None else membership_first_month()
     rows = session.execute(
-        select(Collection.collected_at, Branch.timezone, Worker.first_month, Bill.breakdown)
+        select(Collection.collected_at, Branch.timezone, member_first, Bill.breakdown)
         .join(Worker, Worker.id == Collection.worker_id).join(Bill, Bill.id == Collection.bill_id)
         .join(Branch, Branch.id == Collection.branch_id)
         .where(Collection.agent_id == agent_id,
@@ -222,12 +241,12 @@ def _agents(session: Session) -> list[int]:
                   | set(session.scalars(select(IncentiveTally.agent_id).distinct())))
 
 
-def rebuild_tallies(session: Session) -> int:
+def rebuild_tallies(session: Session, member_first=None) -> int:
     """Fill the tallies from the collections (a migration, a bulk seed). Returns the rows."""
     session.execute(delete(IncentiveTally))
     written = 0
     for agent_id in _agents(session):
-        sums = _tallies_from_collections(session, agent_id)
+        sums = _tallies_from_collections(session, agent_id, member_first)
         if sums:
             session.execute(insert(IncentiveTally), [
                 {"agent_id": agent_id, "month": month, "member_month": index, "amount": amount}

@@ -25,7 +25,7 @@ from ..domain import DomainError
 from ..domain.clock import ZONE_LABELS, local_day_start_utc, to_local
 from ..domain.months import add_months
 from ..domain.nik import masked
-from ..models import Collection, Deposit, LedgerEntry, Reversal, User, Worker
+from ..models import Collection, Deposit, LedgerEntry, Membership, Reversal, User, Worker
 from .ledger import reversed_collection_ids
 
 MAX_DAYS = 366
@@ -182,9 +182,9 @@ def agent_summary_rows(session: Session, branch_id: int, month: date, zone: str)
     def grouped(query) -> dict[int, tuple]:
         return {row[0]: tuple(row[1:]) for row in session.execute(query)}
 
-    registrations = grouped(select(Worker.agent_id, func.count()).where(
-        Worker.agent_id.in_(ids), Worker.registered_at >= start, Worker.registered_at < end)
-        .group_by(Worker.agent_id))
+    registrations = grouped(select(Membership.agent_id, func.count()).where(
+        Membership.agent_id.in_(ids), Membership.registered_at >= start, Membership.registered_at < end)
+        .group_by(Membership.agent_id))
     reversed_ids = reversed_collection_ids()
     collected = grouped(select(
         Collection.agent_id, func.count(),

@@ -53,6 +53,14 @@ def _must_be_latest(session: Session, collection: Collection) -> None:
                        "yang terakhir dulu, atau hubungi pengawas.")
 
 
+def _must_be_this_membership(collection: Collection, worker: Worker) -> None:
+    """A payment made before the member lapsed and registered again belongs to the old
+    membership: undoing it cannot move the new one's months back."""
+    if collection.first_month < worker.first_month:
+        raise Conflict("Pembayaran ini dari kepesertaan lama, sebelum pekerja didaftarkan ulang; "
+                       "tidak bisa dibatalkan lagi. Hubungi pengawas cabang.")
+
+
 def paid_through_after(collection: Collection, worker_first_month: date) -> date | None:
     """The member's paid-through month once this (latest) collection no longer counts."""
     previous = add_months(collection.first_month, -1)
@@ -83,6 +91,7 @@ def request_reversal(session: Session, receipt_number: str, *, agent: User, reas
             if "pending" in states:
                 raise Conflict("Pembatalan pembayaran ini sudah diminta dan menunggu pengawas.")
             _must_be_latest(session, collection)
+            _must_be_this_membership(collection, session.get(Worker, collection.worker_id))
             reversal = Reversal(collection_id=collection.id, branch_id=collection.branch_id,
                                 requested_by_id=agent_id, reason=reason, requested_at=now,
                                 status="pending")
@@ -126,6 +135,7 @@ def approve(session: Session, reversal_id: int, *, supervisor: User, actor: Acto
         bill = session.scalars(lock(select(Bill).where(Bill.id == collection.bill_id),
                                     session)).one()
         _must_be_latest(session, collection)
+        _must_be_this_membership(collection, worker)
         account = ledger.account_for_update(session, collection.agent_id)
         if account.cash_on_hand < collection.amount:
             raise Conflict(

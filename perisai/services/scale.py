@@ -28,7 +28,7 @@ from ..domain.clock import local_today, to_local, utcnow
 from ..domain.months import add_months, month_of
 from ..domain.occupations import OCCUPATIONS, is_transport
 from ..domain.status import DUE_DAY
-from ..models import Bill, Branch, Collection, Deposit, Heir, LedgerEntry, User, Worker
+from ..models import Bill, Branch, Collection, Deposit, Heir, LedgerEntry, Membership, User, Worker
 from .incentives import member_month_index
 from .rates import load_rate_book, seed_rates
 from .users import hash_password
@@ -164,6 +164,8 @@ TABLE_COLUMNS = {
                 "occupation", "occupation2", "declared_income", "programs", "member_number",
                 "agent_id", "branch_id", "registered_at", "first_month", "paid_through",
                 "doc_ktp", "doc_kk", "consent_at"),
+    "memberships": ("id", "worker_id", "agent_id", "branch_id", "registered_at", "first_month",
+                    "programs", "renewal"),
     "heirs": ("id", "worker_id", "name", "relation"),
     "bills": ("id", "code", "worker_id", "agent_id", "branch_id", "months", "first_month",
               "last_month", "amount", "breakdown", "status", "created_at", "expires_at",
@@ -181,9 +183,10 @@ TABLE_COLUMNS = {
                      "collected"),
 }
 # Parents before children, so PostgreSQL's foreign keys hold at every commit.
-TABLE_ORDER = ("branches", "users", "workers", "heirs", "bills", "collections", "deposits",
+TABLE_ORDER = ("branches", "users", "workers", "memberships", "heirs", "bills", "collections", "deposits",
                "ledger_entries", "agent_accounts", "incentive_tallies", "agent_months")
-BOOLEAN_COLUMNS = {("users", "active"), ("workers", "doc_ktp"), ("workers", "doc_kk")}
+BOOLEAN_COLUMNS = {("users", "active"), ("workers", "doc_ktp"), ("workers", "doc_kk"),
+                   ("memberships", "renewal")}
 
 
 def _ts(moment: datetime) -> str:
@@ -369,8 +372,8 @@ def seed_scale(session: Session, *, workers: int, collections: int, agents: int 
     say = progress or (lambda _message: None)
 
     ids = {name: _next_id(session, model) for name, model in (
-        ("branches", Branch), ("users", User), ("workers", Worker), ("heirs", Heir),
-        ("bills", Bill), ("collections", Collection), ("deposits", Deposit),
+        ("branches", Branch), ("users", User), ("workers", Worker), ("memberships", Membership),
+        ("heirs", Heir), ("bills", Bill), ("collections", Collection), ("deposits", Deposit),
         ("ledger_entries", LedgerEntry))}
     session.close()
     out = _Writer(session)
@@ -504,6 +507,9 @@ def seed_scale(session: Session, *, workers: int, collections: int, agents: int 
                 occupation, None, income, programs, member_number(worker_id - ids["workers"]),
                 agent.id, branch_id, _ts(registered), first_month.isoformat(),
                 paid_through.isoformat() if paid_through else None, 1, 1, _ts(registered)))
+            out.add("memberships", (worker_id - ids["workers"] + ids["memberships"], worker_id,
+                                    agent.id, branch_id, _ts(registered),
+                                    first_month.isoformat(), programs, 0))
             out.add("heirs", (heir_id, worker_id, f"{rng.choice(FIRST_NAMES_F + FIRST_NAMES_M)} "
                               f"{name.split()[-1]}", rng.choice(RELATIONS)))
             heir_id += 1

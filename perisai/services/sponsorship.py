@@ -1,6 +1,9 @@
 """Which months a sponsor (government, village, company) pays for a worker, and for which programs.
 
-A sponsored-list entry with programs=2 pays JKK+JKM; programs=3 pays JHT as well.
+A sponsored-list entry with programs=2 pays JKK+JKM; programs=3 pays JHT as well. Months a
+sponsor pays in full (all the worker's programs) count as paid: `apply_sponsor_cover` moves
+`paid_through` over them at registration, when a list is imported, before a code is issued and
+after a payment, so a worker put on a list after registering never lapses for want of a bill.
 """
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain.months import add_months, month_of
-from ..models import SponsoredEntry
+from ..models import SponsoredEntry, Worker
+from . import Actor, audit
 
 SponsorCover = dict[date, int]  # month -> programs the sponsor pays that month
 
@@ -46,8 +50,13 @@ def sponsor_cover(session: Session, nik: str, first: date, last: date) -> Sponso
 
 def covered_through(session: Session, nik: str, start: date, programs: int) -> date | None:
     """The last month of the unbroken run, from `start`, in which a sponsor pays all `programs`."""
-    entries = [e for e in session.scalars(select(SponsoredEntry).where(
-        SponsoredEntry.nik == nik, SponsoredEntry.valid_to >= start)) if e.programs >= programs]
+    return run_end(session.scalars(select(SponsoredEntry).where(
+        SponsoredEntry.nik == nik, SponsoredEntry.valid_to >= start)), start, programs)
+
+
+def run_end(entries: Iterable[SponsoredEntry], start: date, programs: int) -> date | None:
+    """`covered_through` over entries (of one NIK) already loaded."""
+    entries = [e for e in entries if e.programs >= programs]
     last = None
     month = start
     while True:
@@ -56,3 +65,40 @@ def covered_through(session: Session, nik: str, start: date, programs: int) -> d
             return last
         last = max(month_of(e.valid_to) for e in covering)
         month = add_months(last, 1)
+
+
+def first_unpaid_month(worker: Worker) -> date:
+    """As `domain.status.membership_status` counts it."""
+    return add_months(worker.paid_through, 1) if worker.paid_through else worker.first_month
+
+
+def paid_through_with_cover(session: Session, worker: Worker,
+                            entries: Iterable[SponsoredEntry] | None = None) -> date | None:
+    """The worker's paid-through month once the sponsored run from its first unpaid month counts
+    (read only). `entries` are the worker's list entries when the caller loaded them already."""
+    start = first_unpaid_month(worker)
+    through = (covered_through(session, worker.nik, start, worker.programs) if entries is None
+               else run_end(entries, start, worker.programs))
+    return through or worker.paid_through
+
+
+def apply_sponsor_cover(session: Session, worker: Worker, actor: Actor, *,
+                        entries: Iterable[SponsoredEntry] | None = None,
+                        record_event: bool = True) -> date | None:
+    """Mark paid the unbroken run of months, from the worker's first unpaid month, that a sponsor
+    pays in full for the worker's programs. Returns the new paid-through month, or None when
+    nothing changed. The caller holds the worker row locked (`tx.lock`) in its transaction.
+
+    Only ever moves forward: a list entry shortened later does not take back months already
+    marked paid (they were paid when marked). `record_event=False` for a registration, whose own
+    event carries `sponsored_through`.
+    """
+    before = worker.paid_through
+    through = paid_through_with_cover(session, worker, entries)
+    if through is None or through == before:
+        return None
+    worker.paid_through = through
+    if record_event:
+        audit.record(session, actor, "worker.sponsored_months", "worker", worker.id,
+                     before={"paid_through": before}, after={"paid_through": through})
+    return through

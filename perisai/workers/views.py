@@ -45,7 +45,7 @@ def _check(form: RegistrationForm):
     book = load_rate_book(db.session)
     raw = form.raw()
     nik = clean(raw.get("nik") or "")
-    existing = existing_member(db.session, nik) if not validation_error(nik) else None
+    existing = existing_member(db.session, nik, today()) if not validation_error(nik) else None
     result = check_registration(raw, today=today(), rate_book=book, existing=existing)
     form.clear(result.too_long)
     return result, income_hint(book, today().replace(day=1))
