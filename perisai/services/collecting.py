@@ -44,14 +44,25 @@ def parse_code(typed: str) -> str:
     return code
 
 
+UNKNOWN_CODE = "Kode bayar tidak dikenal. Periksa lagi angka di kertas tagihan."
+
+
+def check_collector(bill: Bill, agent_id: int, branch_id: int | None) -> None:
+    """Only the agent who looks after the worker takes the cash: the worker's record, the
+    incentive and the agent's cash on hand stay in one pair of hands. The answer names no
+    worker (409: the code is real but not this agent's to collect)."""
+    if bill.branch_id != branch_id:
+        raise Conflict("Kode ini milik pekerja cabang lain dan tidak bisa dibayar di sini.")
+    if bill.agent_id != agent_id:
+        raise Conflict("Kode ini milik pekerja agen lain. Hanya agen yang mendaftarkan pekerja "
+                       "ini yang bisa menerima iurannya.")
+
+
 def find_bill_for_agent(session: Session, code: str, agent: User) -> Bill:
     bill = session.scalars(select(Bill).where(Bill.code == code)).first()
     if bill is None:
-        raise DomainError("Kode bayar tidak dikenal. Periksa lagi angka di kertas tagihan.",
-                          status_code=404)
-    if bill.branch_id != agent.branch_id:
-        raise DomainError("Kode ini milik pekerja cabang lain dan tidak bisa dibayar di sini.",
-                          status_code=403)
+        raise DomainError(UNKNOWN_CODE, status_code=404)
+    check_collector(bill, agent.id, agent.branch_id)
     return bill
 
 
@@ -75,21 +86,19 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str, a
     agent_id, branch_id = agent.id, agent.branch_id
     earlier = _collection_by_key(session, idempotency_key)
     if earlier is not None:
-        return _replay(earlier, agent_id)
+        return _replay(earlier, agent_id, code)
     try:
         with write_transaction(session):
             now = now or utcnow()
             bill = session.scalars(lock(select(Bill).where(Bill.code == code), session)).first()
             if bill is None:
-                raise DomainError("Kode bayar tidak dikenal.", status_code=404)
-            if bill.branch_id != branch_id:
-                raise DomainError("Kode ini milik pekerja cabang lain dan tidak bisa dibayar di sini.",
-                                  status_code=403)
+                raise DomainError(UNKNOWN_CODE, status_code=404)
+            check_collector(bill, agent_id, branch_id)
             state = effective_status(bill, now)
             if state == "paid":
                 paid = session.scalars(select(Collection).where(Collection.bill_id == bill.id)).one()
                 if paid.idempotency_key == idempotency_key:
-                    return _replay(paid, agent_id)
+                    return _replay(paid, agent_id, code)
                 raise AlreadyPaid(paid)
             if state == "expired":
                 raise Conflict("Kode ini sudah kedaluwarsa (berlaku 7 hari). Buat kode baru di "
@@ -121,6 +130,10 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str, a
             session.flush()
             before = {"paid_through": worker.paid_through}
             worker.paid_through = bill.last_month
+            # A sponsor period right after the paid months is paid too. No event of its own:
+            # the collection's event below records paid_through, and takes the audit lock last.
+            from .sponsorship import apply_sponsor_cover
+            apply_sponsor_cover(session, worker, actor, record_event=False)
             ledger.post(session, agent_id=agent_id, branch_id=branch_id, kind="collection",
                         amount=collection.amount, collection_id=collection.id, at=now)
             zone = session.get(Branch, branch_id).timezone
@@ -137,7 +150,7 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str, a
         session.rollback()
         earlier = _collection_by_key(session, idempotency_key)
         if earlier is not None:
-            return _replay(earlier, agent_id)
+            return _replay(earlier, agent_id, code)
         paid = session.scalars(select(Collection).join(Bill).where(Bill.code == code)).first()
         if paid is not None:
             raise AlreadyPaid(paid)
@@ -145,8 +158,10 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str, a
     return collection, True
 
 
-def _replay(collection: Collection, agent_id: int) -> tuple[Collection, bool]:
-    if collection.agent_id != agent_id:
+def _replay(collection: Collection, agent_id: int, code: str) -> tuple[Collection, bool]:
+    """The first answer again, but only for the same agent and the same code: a key that was
+    used for another bill must never pass off that bill's receipt as this one's."""
+    if collection.agent_id != agent_id or collection.bill.code != code:
         raise DomainError("Formulir ini sudah dipakai. Muat ulang halaman, lalu coba lagi.",
                           status_code=409)
     return collection, False
