@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .domain.clock import local_today
@@ -14,6 +14,7 @@ from .services.slips import token_for
 def wants_fragment() -> bool:
     """An htmx request that is neither boosted nor a history restore gets just the fragment."""
     return (request.headers.get("HX-Request") == "true"
+            and not g.get("whole_page")
             and request.headers.get("HX-Boosted") != "true"
             and request.headers.get("HX-History-Restore-Request") != "true")
 
@@ -34,6 +35,19 @@ def see_other(location: str):
         response.headers["HX-Redirect"] = location
         return response
     return redirect(location, code=303)
+
+
+def show_next(location: str, page):
+    """After a successful POST that leads to another page: htmx gets that page in the same
+    answer (one round trip on a slow line) with its address put in the bar; a plain form gets
+    303 to it. `page` renders it (the view function of `location`)."""
+    if request.headers.get("HX-Request") != "true":
+        return see_other(location)
+    g.whole_page = True  # the button swaps the new page's <main> in (hx-select="#main")
+    response = make_response(page())
+    response.headers["HX-Push-Url"] = location
+    response.vary.add("HX-Request")
+    return response
 
 
 def roles_required(*roles: str):

@@ -147,13 +147,17 @@ def test_bill_page_and_fragment(agent, bill):
     assert not is_full_page(body) and 'id="bill"' in body and grouped(bill) in body
 
 
-def test_issue_bill_with_htmx_gets_hx_redirect(app, agent, worker):
+def test_issue_bill_with_htmx_answers_with_the_bill_page_in_one_round_trip(app, agent, worker):
     token = csrf_token(agent, f"/workers/{worker}")
     response = agent.post(f"/workers/{worker}/bills", data={"months": "1", "csrf_token": token},
                           headers=HX)
     assert response.status_code == 200
     [saved] = load(app, Bill, worker_id=worker)
-    assert response.headers["HX-Redirect"].endswith(f"/bills/{saved.code}")
+    assert response.headers["HX-Push-Url"] == f"/bills/{saved.code}"
+    assert "HX-Redirect" not in response.headers and "HX-Request" in response.headers["Vary"]
+    body = text(response)
+    # The whole bill page: the button swaps its <main> in.
+    assert is_full_page(body) and 'id="main"' in body and grouped(saved.code) in body
 
 
 @pytest.mark.parametrize("months", ["2", "0", "-1", "24", "abc", "", "1.0", "1" * 5_000_000])

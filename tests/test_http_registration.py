@@ -155,12 +155,15 @@ def test_registration_creates_worker_and_redirects_303(client, agent1, app):
     assert "Rp1.000.000" in page
 
 
-def test_registration_with_htmx_answers_with_hx_redirect(client, agent1, app):
+def test_registration_with_htmx_answers_with_the_worker_page_in_one_round_trip(client, agent1, app):
     data = dict(VALID, csrf_token=csrf_token(client, "/workers/new"))
     response = client.post("/workers/new", data=data, headers=HX)
     assert response.status_code == 200
     worker = worker_by_nik(app, VALID["nik"])
-    assert response.headers["HX-Redirect"].endswith(f"/workers/{worker.id}")
+    assert response.headers["HX-Push-Url"] == f"/workers/{worker.id}"
+    assert "HX-Redirect" not in response.headers
+    body = text(response)
+    assert 'id="main"' in body and worker.member_number in body and "Rina Marlina" in body
 
 
 def test_live_check_returns_only_the_checklist(client, agent1, app):

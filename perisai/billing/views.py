@@ -7,7 +7,7 @@ from ..domain import DomainError
 from ..extensions import db
 from ..models import Bill
 from ..services.billing import effective_status, issue_bill, lines_of
-from ..web import current_actor, render_page, roles_required, see_other, today
+from ..web import current_actor, render_page, roles_required, show_next, today
 from ..workers.views import _detail_page
 from . import bp
 from .forms import BillForm
@@ -26,7 +26,7 @@ def issue(worker_id: int):
         if error.status_code == 404:
             raise
         return _detail_page(worker_id, error=error.message, status=error.status_code)
-    return see_other(url_for("billing.show", code=bill.code))
+    return show_next(url_for("billing.show", code=bill.code), lambda: show(bill.code))
 
 
 @bp.get("/bills/<code>")

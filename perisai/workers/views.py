@@ -15,7 +15,7 @@ from ..models import Bill, Collection, Worker
 from ..services.billing import ALLOWED_MONTHS, effective_status
 from ..services.rates import load_rate_book
 from ..services.registration import existing_member, register_worker
-from ..web import current_actor, render_page, roles_required, see_other, today
+from ..web import current_actor, render_page, roles_required, see_other, show_next, today
 from . import bp
 from .forms import CHOICES, RegistrationForm
 from ..services.agent_dashboard import members_behind
@@ -78,7 +78,8 @@ def new():
         result, hint = _check(form)
         return render_template("workers/new.html", choices=CHOICES, form=form, result=result, income_hint=hint,
                                error=conflict.message), 409
-    return see_other(url_for("workers.detail", worker_id=worker.id))
+    return show_next(url_for("workers.detail", worker_id=worker.id),
+                     lambda: _detail_page(worker.id))
 
 
 def _just_registered_by_me(nik: str) -> Worker | None:
