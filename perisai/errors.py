@@ -1,5 +1,5 @@
 """Error pages in Bahasa Indonesia; a database outage is a 503, never a stack trace."""
-from flask import Flask, g, render_template, request
+from flask import Flask, g, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -24,7 +24,10 @@ MESSAGES = {
 def render_error(status: int, message: str | None = None):
     title, default = MESSAGES.get(status, MESSAGES[500])
     template = "errors/_error.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
-    return render_template(template, status=status, title=title, message=message or default), status
+    response = make_response(render_template(template, status=status, title=title,
+                                             message=message or default), status)
+    response.vary.add("HX-Request")  # the same URL answers a page or a fragment
+    return response
 
 
 def _without_database() -> None:
