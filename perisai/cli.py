@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
 
 
 @click.command("init-db")
+@with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
 def init_db() -> None:
     """Create or upgrade the schema (migrations) and load the rate schedule."""
     from .services.rates import seed_rates
@@ -33,12 +34,29 @@ def init_db() -> None:
 
 
 @click.command("seed-demo")
-@click.option("--password", default=None, help="Password for every demo account.")
+@click.option("--password", default=None,
+              help="Password for every demo account (also PERISAI_DEMO_PASSWORD); a re-run with "
+                   "another one resets the demo accounts to it.")
+@with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
 def seed_demo(password: str | None) -> None:
     """Two branches, demo users and a few demo workers. Safe to run twice."""
+    from .domain import DomainError
     from .services import demo
-    password = password or os.environ.get("PERISAI_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
-    summary = demo.seed(db.session, password)
+    from .services.users import MIN_PASSWORD
+    if password is None:
+        password = os.environ.get("PERISAI_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
+    # Refused before the first write: a half-seeded database helps no one.
+    if len(password) < MIN_PASSWORD:
+        raise click.ClickException(f"The demo password must have at least {MIN_PASSWORD} "
+                                   f"characters ({len(password)} given); nothing was changed.")
+    if len(password) > demo.MAX_PASSWORD:
+        raise click.ClickException(f"The demo password may have at most {demo.MAX_PASSWORD} "
+                                   f"characters; nothing was changed.")
+    _require_schema()
+    try:
+        summary = demo.seed(db.session, password)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
     click.echo(summary)
     click.echo(f"Demo password for agent1, agent2, agent3, supervisor1, supervisor2, admin: {password}")
 
@@ -64,17 +82,36 @@ def seed_scale_command(workers, collections, agents, branches, password, seed) -
                f"{password or PASSWORD_DEFAULT}")
 
 
+def _require_schema() -> None:
+    """A clear message instead of a 'no such table' traceback when init-db was not run."""
+    import sqlalchemy as sa
+    if not sa.inspect(db.engine).has_table("users"):
+        raise click.ClickException("The database has no schema yet: run "
+                                   "`flask --app perisai init-db` first.")
+
+
 @click.command("create-user")
 @click.argument("username")
 @click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), required=True)
 @click.option("--branch", "branch_code", default=None, help="Branch code (agents and supervisors).")
 @click.option("--name", "full_name", default=None, help="Full name shown on slips.")
 @click.password_option()
+@with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
 def create_user_command(username, role, branch_code, full_name, password) -> None:
     """Create a user account."""
+    from sqlalchemy import select
     from .domain import DomainError
+    from .models import Branch
     from .services import SYSTEM
     from .services.users import create_user
+    _require_schema()
+    if role != "admin":
+        known = db.session.scalars(select(Branch.code).order_by(Branch.code)).all()
+        if branch_code not in known:
+            given = f"Unknown branch {branch_code!r}" if branch_code else "No --branch given"
+            raise click.ClickException(f"{given}: {'an agent' if role == 'agent' else 'a supervisor'} "
+                                       "needs one of the branches "
+                                       f"({', '.join(known) or 'none yet: run seed-demo or add one'}).")
     try:
         user = create_user(db.session, username=username, full_name=full_name or username,
                            role=role, branch_code=branch_code, password=password, actor=SYSTEM)
@@ -99,7 +136,9 @@ def import_sponsored_command(path: str) -> None:
         for line in rejected.errors:
             click.echo(f"  {line}", err=True)
         sys.exit(1)
-    click.echo(f"{result.rows} rows read: {result.added} added, {result.skipped} already on the list.")
+    click.echo(f"{result.rows} rows read: {result.added} added, {result.skipped} already on the list, "
+               f"{result.updated} updated; {result.workers_advanced} registered workers' "
+               "sponsored months marked paid.")
 
 
 @click.command("audit-verify")
