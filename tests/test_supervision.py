@@ -92,6 +92,14 @@ def test_row_figures_for_this_month(app, client, auth):
     # the demo seed registered 2 workers for agent1 this month; the test 2 more.
     assert re.search(r'class="registrations">(\d+)<', cells[1]).group(1) == "4"
     assert re.search(r'class="collections">(\d+)<', cells[1]).group(1) == "2"
+    # everything it ever collected (the demo's earlier payments too), less reversals
+    with app.app_context():
+        account = db.session.scalars(select(AgentAccount).join(User, User.id == AgentAccount.agent_id)
+                                     .where(User.username == "agent1")).one()
+        lifetime = account.total_collected - account.total_reversed
+    assert lifetime >= first + second
+    assert re.search(r'class="total">total ([^<]+)<', cells[1]).group(1) == \
+        f"Rp{lifetime:,}".replace(",", ".")
 
 
 def test_agents_page_uses_a_constant_number_of_queries(app, client, auth):

@@ -113,7 +113,7 @@ def agent_rows(session: Session, branch: Branch, today: date, *, sort: str = "wo
         count, total = collections.get(user.id, (0, 0))
         rows.append(AgentRow(
             agent=user, cash_on_hand=cash,
-            total_collected=account.total_collected if account else 0,
+            total_collected=(account.total_collected - account.total_reversed) if account else 0,
             oldest_undeposited_at=oldest, last_activity_at=last,
             registrations_month=registrations.get(user.id, 0), collections_month=count,
             collected_month=total, pending_deposits=pending.get(user.id, 0),
