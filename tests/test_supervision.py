@@ -98,7 +98,7 @@ def test_row_figures_for_this_month(app, client, auth):
                                      .where(User.username == "agent1")).one()
         lifetime = account.total_collected - account.total_reversed
     assert lifetime >= first + second
-    assert re.search(r'class="total">total ([^<]+)<', cells[1]).group(1) == \
+    assert re.search(r'<br>total (Rp[\d.]+)</small>', cells[1]).group(1) == \
         f"Rp{lifetime:,}".replace(",", ".")
 
 
