@@ -35,8 +35,10 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters.update(
         rupiah=rupiah, month=lambda m: month_label(m) if m else "–", masked_nik=masked,
-        grouped=grouped, occupation=occupation_label, local_time=local_time,
-        date_id=lambda d: d.strftime("%d-%m-%Y") if isinstance(d, date) else "–")
+        grouped=grouped, occupation=lambda code: _translate(occupation_label(code)),
+        local_time=local_time,
+        date_id=lambda d: d.strftime("%d-%m-%Y") if isinstance(d, date) else "–",
+        tr=_translate)
     app.jinja_env.globals.update(static_url=static_url, csrf_token=generate_csrf, get_locale=get_locale,
                                  membership_status=membership_status,
                                  bill_status_labels=BILL_STATUS_LABELS)
@@ -62,6 +64,12 @@ def _translations():
     if translations is None:
         translations = g._perisai_translations = get_translations()
     return translations
+
+
+def _translate(text) -> str:
+    """A domain text (marked with `domain.N_`) in the reader's language; a text built with
+    values is not in the catalogue and stays as it is."""
+    return _translations().ugettext(text) if text else text
 
 
 def _install_fast_gettext(app: Flask) -> None:

@@ -119,6 +119,28 @@ def test_lazy_form_labels_follow_the_cookie(client, auth):
     assert "Penghasilan sebulan (Rp)" in page(client, "/workers/new")
 
 
+def test_domain_labels_follow_the_cookie(client, auth):
+    """Fixed domain texts (checklist lines, statuses, occupations) are translated where shown;
+    a text built with values (the age rule here) stays Indonesian."""
+    from conftest import csrf_token
+    auth.login("agent1")
+    english(client)
+    checklist = client.post("/workers/new/check", headers={"HX-Request": "true"}, data={
+        "csrf_token": csrf_token(client, "/workers/new"), "nik": "3273015208950007",
+        "birth_date": "1995-08-13", "sex": "F"}).get_data(as_text=True)
+    for text in ("Original KTP checked", "Valid NIK (16 digits)",
+                 "The date of birth does not match the NIK. Check the KTP again.",
+                 "Enter the home address."):
+        assert text in checklist, text
+    assert "KTP asli sudah diperiksa" not in checklist and "Usia di bawah 65 tahun" in checklist
+    form = page(client, "/workers/new")
+    assert "Farmer / smallholder" in form and "Petani / pekebun" not in form
+    worker = page(client, "/workers")
+    assert "Awaiting first payment" in worker or "Active" in worker or "In arrears" in worker
+    client.set_cookie("lang", "id", domain=HOST)
+    assert "Petani / pekebun" in page(client, "/workers/new")
+
+
 def _catalog():
     with open(LC_MESSAGES / "messages.po", "rb") as f:
         return read_po(f, locale="en")

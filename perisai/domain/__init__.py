@@ -15,3 +15,11 @@ class DomainError(Exception):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+def N_(text: str) -> str:
+    """Marks a fixed domain text (a label, a checklist line) for the English catalogue.
+
+    The domain stays free of Flask and keeps its Indonesian text; the templates translate a
+    marked text when they show it (the `tr` filter). Texts built with values stay Indonesian."""
+    return text

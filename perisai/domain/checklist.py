@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
+from . import N_
 from . import nik as nik_rules
 from .months import MONTH_NAMES_ID
 from .occupations import BY_CODE
@@ -151,67 +152,69 @@ def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
         return bool(value[key].strip())
 
     # Documents seen
-    add(Item("doc_ktp", "KTP asli sudah diperiksa",
+    add(Item("doc_ktp", N_("KTP asli sudah diperiksa"),
              OK if raw.get("doc_ktp") else MISSING,
-             "" if raw.get("doc_ktp") else "Periksa KTP asli pekerja, lalu centang."))
-    add(Item("doc_kk", "Kartu Keluarga (KK) sudah diperiksa",
+             "" if raw.get("doc_ktp") else N_("Periksa KTP asli pekerja, lalu centang.")))
+    add(Item("doc_kk", N_("Kartu Keluarga (KK) sudah diperiksa"),
              OK if raw.get("doc_kk") else MISSING,
-             "" if raw.get("doc_kk") else "Periksa Kartu Keluarga pekerja, lalu centang."))
+             "" if raw.get("doc_kk") else N_("Periksa Kartu Keluarga pekerja, lalu centang.")))
 
     # NIK itself
     nik = nik_rules.clean(value["nik"])
     nik_problem = ("NIK terlalu panjang." if "nik" in result.too_long
                    else nik_rules.validation_error(nik))
-    add(Item("nik", "NIK sah (16 angka)", OK if not nik_problem else
+    add(Item("nik", N_("NIK sah (16 angka)"), OK if not nik_problem else
              (MISSING if not nik and "nik" not in result.too_long else BAD), nik_problem or ""))
 
     # Name
     full_name = clean_text(value["full_name"])
     if not full_name:
-        add(Item("full_name", "Nama lengkap sesuai KTP", MISSING, "Isi nama lengkap sesuai KTP."))
+        add(Item("full_name", N_("Nama lengkap sesuai KTP"), MISSING,
+                 N_("Isi nama lengkap sesuai KTP.")))
     elif not _valid_name(full_name):
-        add(Item("full_name", "Nama lengkap sesuai KTP", BAD,
-                 "Nama hanya boleh berisi huruf, spasi dan tanda . , ' -"))
+        add(Item("full_name", N_("Nama lengkap sesuai KTP"), BAD,
+                 N_("Nama hanya boleh berisi huruf, spasi dan tanda . , ' -")))
     else:
-        add(Item("full_name", "Nama lengkap sesuai KTP", OK))
+        add(Item("full_name", N_("Nama lengkap sesuai KTP"), OK))
 
     # Birth date and what the NIK encodes
     birth_date = parse_date(value["birth_date"]) if filled("birth_date") else None
     if not filled("birth_date"):
-        add(Item("birth_date", "Tanggal lahir", MISSING, "Isi tanggal lahir sesuai KTP."))
+        add(Item("birth_date", N_("Tanggal lahir"), MISSING, N_("Isi tanggal lahir sesuai KTP.")))
     elif birth_date is None:
-        add(Item("birth_date", "Tanggal lahir", BAD,
-                 "Tanggal lahir tidak ada di kalender (format TTTT-BB-HH, mis. 1985-08-17)."))
+        add(Item("birth_date", N_("Tanggal lahir"), BAD,
+                 N_("Tanggal lahir tidak ada di kalender (format TTTT-BB-HH, mis. 1985-08-17).")))
     elif birth_date > today:
-        add(Item("birth_date", "Tanggal lahir", BAD, "Tanggal lahir tidak boleh di masa depan."))
+        add(Item("birth_date", N_("Tanggal lahir"), BAD,
+                 N_("Tanggal lahir tidak boleh di masa depan.")))
         birth_date = None
     else:
-        add(Item("birth_date", "Tanggal lahir", OK))
+        add(Item("birth_date", N_("Tanggal lahir"), OK))
 
     sex = value["sex"] if value["sex"] in ("M", "F") else ""
     if not filled("sex"):
-        add(Item("sex", "Jenis kelamin", MISSING, "Pilih jenis kelamin."))
+        add(Item("sex", N_("Jenis kelamin"), MISSING, N_("Pilih jenis kelamin.")))
     elif not sex:
-        add(Item("sex", "Jenis kelamin", BAD, "Jenis kelamin harus L atau P."))
+        add(Item("sex", N_("Jenis kelamin"), BAD, N_("Jenis kelamin harus L atau P.")))
     else:
-        add(Item("sex", "Jenis kelamin", OK))
+        add(Item("sex", N_("Jenis kelamin"), OK))
 
     nik_ok = not nik_problem
     if nik_ok and birth_date:
         matches = nik_rules.birth_date_matches(nik, birth_date)
-        add(Item("nik_birth_date", "Tanggal lahir cocok dengan NIK", OK if matches else BAD,
-                 "" if matches else "Tanggal lahir tidak cocok dengan NIK. Periksa lagi KTP."))
+        add(Item("nik_birth_date", N_("Tanggal lahir cocok dengan NIK"), OK if matches else BAD,
+                 "" if matches else N_("Tanggal lahir tidak cocok dengan NIK. Periksa lagi KTP.")))
     else:
-        add(Item("nik_birth_date", "Tanggal lahir cocok dengan NIK", MISSING,
-                 "Perlu NIK dan tanggal lahir yang sah."))
+        add(Item("nik_birth_date", N_("Tanggal lahir cocok dengan NIK"), MISSING,
+                 N_("Perlu NIK dan tanggal lahir yang sah.")))
     if nik_ok and sex:
         matches = nik_rules.sex_matches(nik, sex)
-        add(Item("nik_sex", "Jenis kelamin cocok dengan NIK", OK if matches else BAD,
-                 "" if matches else "Jenis kelamin tidak cocok dengan NIK (tanggal lahir di NIK "
-                 "ditambah 40 untuk perempuan)."))
+        add(Item("nik_sex", N_("Jenis kelamin cocok dengan NIK"), OK if matches else BAD,
+                 "" if matches else N_("Jenis kelamin tidak cocok dengan NIK (tanggal lahir di NIK "
+                                       "ditambah 40 untuk perempuan).")))
     else:
-        add(Item("nik_sex", "Jenis kelamin cocok dengan NIK", MISSING,
-                 "Perlu NIK dan jenis kelamin."))
+        add(Item("nik_sex", N_("Jenis kelamin cocok dengan NIK"), MISSING,
+                 N_("Perlu NIK dan jenis kelamin.")))
 
     if birth_date:
         age = age_on(birth_date, today)
@@ -219,88 +222,94 @@ def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
         add(Item("age", f"Usia di bawah {MAX_AGE} tahun", OK if young_enough else BAD,
                  "" if young_enough else f"Usia {age} tahun: pendaftaran hanya untuk usia di bawah {MAX_AGE} tahun."))
     else:
-        add(Item("age", f"Usia di bawah {MAX_AGE} tahun", MISSING, "Perlu tanggal lahir."))
+        add(Item("age", f"Usia di bawah {MAX_AGE} tahun", MISSING, N_("Perlu tanggal lahir.")))
 
     # Not registered already
     if nik_ok:
         if existing and existing.lapsed_since:
             # Not a duplicate: a lapsed member must register again (an informational line).
-            add(Item("nik_unique", "NIK boleh didaftarkan ulang", OK,
+            add(Item("nik_unique", N_("NIK boleh didaftarkan ulang"), OK,
                      f"Kepesertaan lama (nomor peserta {existing.masked_number}, nonaktif sejak "
                      f"{_day_label(existing.lapsed_since)}) akan diaktifkan kembali."))
         elif existing:
-            add(Item("nik_unique", "NIK belum terdaftar", BAD,
+            add(Item("nik_unique", N_("NIK belum terdaftar"), BAD,
                      f"NIK ini sudah terdaftar (no. peserta {existing.masked_number}) di "
                      f"{existing.branch_name} oleh agen {existing.agent_name}. "
                      "Satu NIK hanya boleh satu kepesertaan."))
         else:
-            add(Item("nik_unique", "NIK belum terdaftar", OK))
+            add(Item("nik_unique", N_("NIK belum terdaftar"), OK))
     else:
-        add(Item("nik_unique", "NIK belum terdaftar", MISSING, "Perlu NIK yang sah."))
+        add(Item("nik_unique", N_("NIK belum terdaftar"), MISSING, N_("Perlu NIK yang sah.")))
 
     # Phone
     phone = normalise_phone(value["phone"])
     if not filled("phone"):
-        add(Item("phone", "Nomor HP aktif", MISSING, "Isi nomor HP aktif pekerja."))
+        add(Item("phone", N_("Nomor HP aktif"), MISSING, N_("Isi nomor HP aktif pekerja.")))
     elif phone is None:
-        add(Item("phone", "Nomor HP aktif", BAD,
-                 "Nomor HP tidak seperti nomor seluler Indonesia (mis. 0812 3456 7890)."))
+        add(Item("phone", N_("Nomor HP aktif"), BAD,
+                 N_("Nomor HP tidak seperti nomor seluler Indonesia (mis. 0812 3456 7890).")))
     else:
-        add(Item("phone", "Nomor HP aktif", OK))
+        add(Item("phone", N_("Nomor HP aktif"), OK))
 
     address = clean_text(value["address"])
     if not address:
-        add(Item("address", "Alamat", MISSING, "Isi alamat tempat tinggal."))
+        add(Item("address", N_("Alamat"), MISSING, N_("Isi alamat tempat tinggal.")))
     elif len(address) < 5 or _has_control_chars(address):
-        add(Item("address", "Alamat", BAD, "Alamat terlalu pendek atau berisi karakter aneh."))
+        add(Item("address", N_("Alamat"), BAD,
+                 N_("Alamat terlalu pendek atau berisi karakter aneh.")))
     else:
-        add(Item("address", "Alamat", OK))
+        add(Item("address", N_("Alamat"), OK))
 
     # Occupation (at most two, from the list)
     occupation, occupation2 = value["occupation"], value["occupation2"] or None
     if not occupation:
-        add(Item("occupation", "Pekerjaan dipilih", MISSING, "Pilih pekerjaan utama pekerja."))
+        add(Item("occupation", N_("Pekerjaan dipilih"), MISSING,
+                 N_("Pilih pekerjaan utama pekerja.")))
     elif occupation not in BY_CODE or (occupation2 and occupation2 not in BY_CODE):
-        add(Item("occupation", "Pekerjaan dipilih", BAD, "Pekerjaan tidak ada dalam daftar."))
+        add(Item("occupation", N_("Pekerjaan dipilih"), BAD,
+                 N_("Pekerjaan tidak ada dalam daftar.")))
     elif occupation2 == occupation:
-        add(Item("occupation", "Pekerjaan dipilih", BAD, "Pekerjaan kedua sama dengan yang utama."))
+        add(Item("occupation", N_("Pekerjaan dipilih"), BAD,
+                 N_("Pekerjaan kedua sama dengan yang utama.")))
     else:
-        add(Item("occupation", "Pekerjaan dipilih", OK))
+        add(Item("occupation", N_("Pekerjaan dipilih"), OK))
 
     # Income
     income = parse_rupiah(value["declared_income"]) if filled("declared_income") else None
     income_problem = None
     if not filled("declared_income"):
-        income_problem = "Isi penghasilan sebulan."
+        income_problem = N_("Isi penghasilan sebulan.")
     elif income is None:
-        income_problem = "Penghasilan harus berupa angka rupiah, mis. 1500000 atau 1.500.000."
+        income_problem = N_("Penghasilan harus berupa angka rupiah, mis. 1500000 atau 1.500.000.")
     else:
         income_problem = rate_book.income_problem(income, today.replace(day=1))
-    add(Item("declared_income", "Penghasilan sebulan sesuai aturan",
+    add(Item("declared_income", N_("Penghasilan sebulan sesuai aturan"),
              OK if not income_problem else (MISSING if not filled("declared_income") else BAD),
              income_problem or ""))
 
     programs = int(value["programs"]) if value["programs"] in ("2", "3") else None
     if not filled("programs"):
-        add(Item("programs", "Program dipilih", MISSING, "Pilih 2 program (JKK, JKM) atau 3 (+ JHT)."))
+        add(Item("programs", N_("Program dipilih"), MISSING,
+                 N_("Pilih 2 program (JKK, JKM) atau 3 (+ JHT).")))
     elif programs is None:
-        add(Item("programs", "Program dipilih", BAD, "Program harus 2 (JKK, JKM) atau 3 (+ JHT)."))
+        add(Item("programs", N_("Program dipilih"), BAD,
+                 N_("Program harus 2 (JKK, JKM) atau 3 (+ JHT).")))
     else:
-        add(Item("programs", "Program dipilih", OK))
+        add(Item("programs", N_("Program dipilih"), OK))
 
     heir_name = clean_text(value["heir_name"])
     heir_relation = value["heir_relation"]
     if not heir_name or not heir_relation:
-        add(Item("heir", "Ahli waris", MISSING, "Isi nama dan hubungan ahli waris."))
+        add(Item("heir", N_("Ahli waris"), MISSING, N_("Isi nama dan hubungan ahli waris.")))
     elif not _valid_name(heir_name) or heir_relation not in HEIR_RELATIONS:
-        add(Item("heir", "Ahli waris", BAD,
-                 "Nama ahli waris hanya huruf; hubungan pilih dari daftar."))
+        add(Item("heir", N_("Ahli waris"), BAD,
+                 N_("Nama ahli waris hanya huruf; hubungan pilih dari daftar.")))
     else:
-        add(Item("heir", "Ahli waris", OK))
+        add(Item("heir", N_("Ahli waris"), OK))
 
-    add(Item("consent", "Pekerja setuju datanya diproses", OK if raw.get("consent") else MISSING,
+    add(Item("consent", N_("Pekerja setuju datanya diproses"), OK if raw.get("consent") else MISSING,
              "" if raw.get("consent") else
-             "Bacakan pernyataan persetujuan kepada pekerja, lalu centang."))
+             N_("Bacakan pernyataan persetujuan kepada pekerja, lalu centang.")))
 
     # A value that was too long was dropped above; say so instead of "fill this in".
     for key in result.too_long:

@@ -1,6 +1,8 @@
 """Occupations an agent can choose. Transport ones get the longer PP 50/2025 discount."""
 from dataclasses import dataclass
 
+from . import N_
+
 
 @dataclass(frozen=True)
 class Occupation:
@@ -10,20 +12,20 @@ class Occupation:
 
 
 OCCUPATIONS = (
-    Occupation("ojek", "Pengemudi ojek / ojek daring", transport=True),
-    Occupation("sopir", "Sopir angkutan", transport=True),
-    Occupation("kurir", "Kurir / pengantar barang", transport=True),
-    Occupation("nelayan", "Nelayan"),
-    Occupation("petani", "Petani / pekebun"),
-    Occupation("peternak", "Peternak"),
-    Occupation("pedagang", "Pedagang / pedagang kaki lima"),
-    Occupation("art", "Asisten rumah tangga (ART)"),
-    Occupation("buruh_harian", "Buruh harian lepas"),
-    Occupation("tukang", "Tukang bangunan"),
-    Occupation("pengrajin", "Pengrajin / UMKM"),
-    Occupation("penjahit", "Penjahit"),
-    Occupation("montir", "Montir / bengkel"),
-    Occupation("lainnya", "Pekerja mandiri lainnya"),
+    Occupation("ojek", N_("Pengemudi ojek / ojek daring"), transport=True),
+    Occupation("sopir", N_("Sopir angkutan"), transport=True),
+    Occupation("kurir", N_("Kurir / pengantar barang"), transport=True),
+    Occupation("nelayan", N_("Nelayan")),
+    Occupation("petani", N_("Petani / pekebun")),
+    Occupation("peternak", N_("Peternak")),
+    Occupation("pedagang", N_("Pedagang / pedagang kaki lima")),
+    Occupation("art", N_("Asisten rumah tangga (ART)")),
+    Occupation("buruh_harian", N_("Buruh harian lepas")),
+    Occupation("tukang", N_("Tukang bangunan")),
+    Occupation("pengrajin", N_("Pengrajin / UMKM")),
+    Occupation("penjahit", N_("Penjahit")),
+    Occupation("montir", N_("Montir / bengkel")),
+    Occupation("lainnya", N_("Pekerja mandiri lainnya")),
 )
 
 BY_CODE = {occupation.code: occupation for occupation in OCCUPATIONS}

@@ -2,14 +2,15 @@
 from dataclasses import dataclass
 from datetime import date
 
+from . import N_
 from .months import add_months, month_label, month_of, months_between
 
 DUE_DAY = 15  # a month's contribution is due by the 15th of that month
 MAX_ARREARS = 3  # more than this many overdue months and the membership lapses
 
 AWAITING, ACTIVE, ARREARS, LAPSED = "awaiting", "active", "arrears", "lapsed"
-LABELS = {AWAITING: "Menunggu pembayaran pertama", ACTIVE: "Aktif",
-          ARREARS: "Menunggak", LAPSED: "Nonaktif"}
+LABELS = {AWAITING: N_("Menunggu pembayaran pertama"), ACTIVE: N_("Aktif"),
+          ARREARS: N_("Menunggak"), LAPSED: N_("Nonaktif")}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..domain import Conflict, DomainError
+from ..domain import Conflict, DomainError, N_
 from ..domain.clock import utcnow
 from ..domain.codes import BILL_CODE_LENGTH, random_number
 from ..domain.months import add_months
@@ -109,5 +109,5 @@ def effective_status(bill: Bill, now: datetime | None = None) -> str:
     return bill.status
 
 
-STATUS_LABELS = {"open": "Belum dibayar", "expired": "Kedaluwarsa", "paid": "Lunas",
-                 "replaced": "Diganti kode baru", "cancelled": "Dibatalkan"}
+STATUS_LABELS = {"open": N_("Belum dibayar"), "expired": N_("Kedaluwarsa"), "paid": N_("Lunas"),
+                 "replaced": N_("Diganti kode baru"), "cancelled": N_("Dibatalkan")}

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain import Conflict, DomainError
+from ..domain import Conflict, DomainError, N_
 from ..domain.clock import utcnow
 from ..domain.rates import rupiah
 from ..models import Deposit, User
@@ -22,8 +22,8 @@ IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_\-]{16,64}")
 MAX_REFERENCE = 60
 MAX_NOTE = 300
 MAX_REASON = 300
-STATUS_LABELS = {"pending": "Menunggu verifikasi", "verified": "Terverifikasi",
-                 "rejected": "Ditolak"}
+STATUS_LABELS = {"pending": N_("Menunggu verifikasi"), "verified": N_("Terverifikasi"),
+                 "rejected": N_("Ditolak")}
 
 
 def parse_amount(text: str | None) -> int:

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from ..domain import Conflict, DomainError
+from ..domain import Conflict, DomainError, N_
 from ..domain.clock import utcnow
 from ..domain.months import add_months, month_label
 from ..domain.rates import rupiah
@@ -21,8 +21,8 @@ from . import Actor, agent_months, audit, incentives, ledger
 from .tx import lock, write_transaction
 
 MAX_REASON = 500
-STATUS_LABELS = {"pending": "Menunggu persetujuan pengawas", "approved": "Disetujui, dibatalkan",
-                 "rejected": "Ditolak"}
+STATUS_LABELS = {"pending": N_("Menunggu persetujuan pengawas"), "approved": N_("Disetujui, dibatalkan"),
+                 "rejected": N_("Ditolak")}
 
 
 def _clean_reason(reason: str | None, *, required: bool) -> str | None:

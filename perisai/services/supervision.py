@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Integer, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from ..domain import DomainError
+from ..domain import DomainError, N_
 from ..domain.clock import local_day_start_utc, utcnow
 from ..domain.months import add_months, month_of
 from ..models import (AgentAccount, AgentMonth, Branch, Collection, Deposit, LedgerEntry,
@@ -19,11 +19,11 @@ HELD_TOO_LONG = timedelta(hours=24)
 INACTIVE_MONTHS = 3
 MAX_STATEMENT_DAYS = 366
 
-FLAG_LABELS = {"held": "Uang ditahan > 24 jam", "over_limit": "Di atas batas uang tunai",
-               "inactive": "Tidak aktif 3 bulan: usulkan nonaktif"}
-SORTS = {"worst": "Paling perlu perhatian", "cash": "Uang di tangan", "age": "Lama ditahan",
-         "collected": "Terkumpul bulan ini", "registrations": "Pendaftaran bulan ini",
-         "name": "Nama"}
+FLAG_LABELS = {"held": N_("Uang ditahan > 24 jam"), "over_limit": N_("Di atas batas uang tunai"),
+               "inactive": N_("Tidak aktif 3 bulan: usulkan nonaktif")}
+SORTS = {"worst": N_("Paling perlu perhatian"), "cash": N_("Uang di tangan"), "age": N_("Lama ditahan"),
+         "collected": N_("Terkumpul bulan ini"), "registrations": N_("Pendaftaran bulan ini"),
+         "name": N_("Nama")}
 
 
 def agent_flags(*, cash_on_hand: int, oldest_undeposited_at: datetime | None,
@@ -297,4 +297,4 @@ def statement(session: Session, agent_id: int, date_from: date, date_to: date,
                      int(money_in), int(money_out), entries, page, pages, page_opening)
 
 
-KIND_LABELS = {"collection": "Terima bayar", "reversal": "Pembatalan", "deposit": "Setoran"}
+KIND_LABELS = {"collection": N_("Terima bayar"), "reversal": N_("Pembatalan"), "deposit": N_("Setoran")}

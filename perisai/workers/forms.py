@@ -9,8 +9,9 @@ from ..domain.occupations import OCCUPATIONS
 # same lists, so a forged option is refused.
 CHOICES = {
     "sex": [("", _l("– pilih –")), ("M", _l("Laki-laki")), ("F", _l("Perempuan"))],
-    "occupation": [("", _l("– pilih –"))] + [(o.code, o.label) for o in OCCUPATIONS],
-    "occupation2": [("", _l("– tidak ada –"))] + [(o.code, o.label) for o in OCCUPATIONS],
+    # The labels are domain texts (domain.N_): lazy_gettext translates them when shown.
+    "occupation": [("", _l("– pilih –"))] + [(o.code, _l(o.label)) for o in OCCUPATIONS],
+    "occupation2": [("", _l("– tidak ada –"))] + [(o.code, _l(o.label)) for o in OCCUPATIONS],
     "programs": [("", _l("– pilih –")), ("2", _l("2 program: JKK + JKM")),
                  ("3", _l("3 program: JKK + JKM + JHT"))],
     "heir_relation": [("", _l("– pilih –"))] + [(r, r.capitalize()) for r in HEIR_RELATIONS],
