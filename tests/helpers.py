@@ -96,3 +96,17 @@ def login_client(app, username: str):
     client = app.test_client()
     assert Auth(client).login(username).status_code == 303
     return client
+
+
+def run_together(count: int, job):
+    """Start `count` calls of job(i) at the same instant; return their results in order."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    barrier = threading.Barrier(count)
+
+    def start(i):
+        barrier.wait(timeout=60)
+        return job(i)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(start, range(count)))

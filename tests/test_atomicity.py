@@ -18,7 +18,7 @@ from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, form_k
 from perisai.extensions import db
 from perisai.models import (AgentAccount, AuditEvent, Bill, Collection, Deposit, Heir, LedgerEntry,
                             Reversal, User, Worker)
-from perisai.services import audit, ledger
+from perisai.services import ledger
 
 
 class InjectedFault(RuntimeError):

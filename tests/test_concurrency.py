@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,7 +14,7 @@ from sqlalchemy import func, select
 
 from conftest import PG_URL_VAR, Auth, _config, csrf_token
 from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, issue_bill, register,
-                     worker_id_from)
+                     run_together, worker_id_from)
 from perisai import create_app
 from perisai.domain import Conflict
 from perisai.domain.checklist import Registration
@@ -27,18 +26,6 @@ from perisai.services.collecting import AlreadyPaid, collect
 from perisai.services.registration import register_worker
 
 pytestmark = pytest.mark.both_backends
-
-
-def run_together(count: int, job):
-    """Start `count` calls of job(i) at the same instant; return their results in order."""
-    barrier = threading.Barrier(count)
-
-    def start(i):
-        barrier.wait(timeout=60)
-        return job(i)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(start, range(count)))
 
 
 def login_client(app, username="agent1"):

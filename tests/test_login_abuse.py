@@ -24,11 +24,9 @@ def limited_app(database_url, tmp_path, storage="memory://", **extra):
     return create_app(config)
 
 
-@pytest.fixture(params=["memory", "redis"])
-def storage(request):
-    if request.param == "memory":
-        yield "memory://"
-        return
+@pytest.fixture
+def redis_store():
+    """(url, client) of the Redis database for rate-limit tests, emptied before and after."""
     url = os.environ.get(REDIS_VAR)
     if not url:
         pytest.skip(f"Redis rate-limit storage not tested: set {REDIS_VAR} "
@@ -36,9 +34,16 @@ def storage(request):
     import redis
     client = redis.Redis.from_url(url)
     client.flushdb()  # a database of its own (15 in CI): only test keys live there
-    yield url
+    yield url, client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def storage(request):
+    if request.param == "memory":
+        return "memory://"
+    return request.getfixturevalue("redis_store")[0]
 
 
 @pytest.fixture
@@ -109,24 +114,15 @@ def test_public_lookups_are_limited(make_app, storage, path):
     assert client.get("/healthz", environ_base=environ).status_code == 200  # not limited
 
 
-def test_redis_limits_hold_across_workers(make_app, tmp_path):
+def test_redis_limits_hold_across_workers(make_app, redis_store):
     """Two app instances (two gunicorn workers) sharing Redis see one counter."""
-    url = os.environ.get(REDIS_VAR)
-    if not url:
-        pytest.skip(f"Redis rate-limit storage not tested: set {REDIS_VAR}")
-    import redis
-    store = redis.Redis.from_url(url)
-    store.flushdb()
-    try:
-        first = make_app(url)
-        for n in range(5):
-            assert attempt(first.test_client(), "agent3", "wrong-password", f"10.0.6.{n}").status_code == 422
-        assert store.dbsize() > 0, "no rate-limit keys were written to Redis"
-        second = make_app(url)  # a fresh limiter storage object, as in another process
-        assert attempt(second.test_client(), "agent3", DEMO_PASSWORD, "10.0.6.50").status_code == 429
-    finally:
-        store.flushdb()
-        store.close()
+    url, store = redis_store
+    first = make_app(url)
+    for n in range(5):
+        assert attempt(first.test_client(), "agent3", "wrong-password", f"10.0.6.{n}").status_code == 422
+    assert store.dbsize() > 0, "no rate-limit keys were written to Redis"
+    second = make_app(url)  # a fresh limiter storage object, as in another process
+    assert attempt(second.test_client(), "agent3", DEMO_PASSWORD, "10.0.6.50").status_code == 429
 
 
 def _without_tokens(html: str) -> str:
@@ -354,27 +350,18 @@ def test_slowdown_answers_are_the_same_for_unknown_and_real_usernames(make_app, 
     assert real[5][1] == "30"
 
 
-def test_slowdown_holds_across_workers_with_redis(make_app, clock):
-    url = os.environ.get(REDIS_VAR)
-    if not url:
-        pytest.skip(f"Redis rate-limit storage not tested: set {REDIS_VAR}")
-    import redis
-    store = redis.Redis.from_url(url)
-    store.flushdb()
-    try:
-        first = make_app(url, RATELIMIT_LOGIN="1000 per minute")
-        for n in range(5):
-            assert attempt(first.test_client(), "agent1", "wrong-password").status_code == 422
-        assert any(b"perisai/login-failures/agent1" in key for key in store.keys()), store.keys()
-        second = make_app(url, RATELIMIT_LOGIN="1000 per minute")  # another process
-        response = attempt(second.test_client(), "agent1", DEMO_PASSWORD)
-        assert response.status_code == 429 and wait_message(response) == "30 detik"
-        clock.advance(30)
-        assert attempt(second.test_client(), "agent1", DEMO_PASSWORD).status_code == 303
-        assert not any(b"perisai/login-failures/agent1" in key for key in store.keys())  # reset
-    finally:
-        store.flushdb()
-        store.close()
+def test_slowdown_holds_across_workers_with_redis(make_app, clock, redis_store):
+    url, store = redis_store
+    first = make_app(url, RATELIMIT_LOGIN="1000 per minute")
+    for n in range(5):
+        assert attempt(first.test_client(), "agent1", "wrong-password").status_code == 422
+    assert any(b"perisai/login-failures/agent1" in key for key in store.keys()), store.keys()
+    second = make_app(url, RATELIMIT_LOGIN="1000 per minute")  # another process
+    response = attempt(second.test_client(), "agent1", DEMO_PASSWORD)
+    assert response.status_code == 429 and wait_message(response) == "30 detik"
+    clock.advance(30)
+    assert attempt(second.test_client(), "agent1", DEMO_PASSWORD).status_code == 303
+    assert not any(b"perisai/login-failures/agent1" in key for key in store.keys())  # reset
 
 
 # --- cookies: Secure whenever the request came over HTTPS -------------------------------------

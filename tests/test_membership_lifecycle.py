@@ -6,17 +6,15 @@ from __future__ import annotations
 import html as html_lib
 import io
 import json
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from conftest import Auth, csrf_token
-from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, issue_bill, nik_for, receipt_from,
-                     register, worker_id_from)
+from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, issue_bill, nik_for,
+                     receipt_from, register, run_together, worker_id_from)
 from perisai.domain import Conflict
 from perisai.domain.checklist import OK, ExistingMember, Registration, check_registration
 from perisai.domain.clock import local_today
@@ -221,16 +219,6 @@ def test_a_retry_of_the_same_reregistration_lands_on_the_worker(app):
 
 
 # --- simultaneous re-registrations ---------------------------------------------------------
-
-def run_together(count: int, job):
-    barrier = threading.Barrier(count)
-
-    def start(i):
-        barrier.wait(timeout=60)
-        return job(i)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(start, range(count)))
 
 
 def registration_of(data: dict) -> Registration:
