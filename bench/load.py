@@ -155,7 +155,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--backend", default="sqlite")
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--bills-per-agent", type=int, default=100)
+    parser.add_argument("--bills-per-agent", type=int, default=250)
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     args = parser.parse_args(argv)
     url = ensure_database(args.backend, args.scale)
