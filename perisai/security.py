@@ -10,8 +10,26 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 NUL_MESSAGE = "Isian berisi karakter yang tidak boleh (NUL). Periksa lagi, lalu kirim ulang."
 
 
-def has_nul(values) -> bool:
-    return any("\x00" in value for value in values if isinstance(value, str))
+def has_nul(value) -> bool:
+    """A NUL character anywhere in a string, or in the strings of a list or JSON object."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(key) or has_nul(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(has_nul(item) for item in value)
+    return False
+
+
+def _request_has_nul() -> bool:
+    """In the path, any query or form field (every value of a repeated one) or a JSON body:
+    Flask-WTF reads a JSON body as the form."""
+    if "\x00" in request.path:
+        return True
+    for fields in (request.args, request.form):
+        if any(has_nul(key) or has_nul(values) for key, values in fields.lists()):
+            return True
+    return request.is_json and has_nul(request.get_json(silent=True))
 
 
 def cookies_must_be_secure(app: Flask) -> bool:
@@ -48,9 +66,7 @@ def init_app(app: Flask) -> None:
         # such a request is refused here with a message instead of failing in the database.
         if request.endpoint == "static":
             return None
-        if ("\x00" in request.path or has_nul(request.args.values())
-                or has_nul(request.form.values()) or has_nul(request.args.keys())
-                or has_nul(request.form.keys())):
+        if _request_has_nul():
             from .errors import render_error
             return render_error(400, NUL_MESSAGE)
         return None
