@@ -55,8 +55,13 @@ def overdue_count(first_unpaid: date, today: date) -> int:
     return months_between(first_unpaid, current) + (1 if today.day > DUE_DAY else 0)
 
 
+def first_unpaid_month(first_month: date, paid_through: date | None) -> date:
+    """The month after the paid ones, or the membership's first month when none is paid."""
+    return add_months(paid_through, 1) if paid_through else first_month
+
+
 def membership_status(first_month: date, paid_through: date | None, today: date) -> MembershipStatus:
-    first_unpaid = add_months(paid_through, 1) if paid_through else first_month
+    first_unpaid = first_unpaid_month(first_month, paid_through)
     overdue = overdue_count(first_unpaid, today)
     if overdue > MAX_ARREARS:
         code = LAPSED

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from ..domain.clock import local_today, to_local, utcnow
 from ..domain.months import add_months, month_of
 from ..domain.occupations import OCCUPATIONS, is_transport
-from ..domain.status import DUE_DAY
+from ..domain.status import DUE_DAY, first_unpaid_month
 from ..models import Bill, Branch, Collection, Deposit, Heir, LedgerEntry, Membership, User, Worker
 from .incentives import member_month_index
 from .rates import load_rate_book, seed_rates
@@ -564,7 +564,7 @@ def seed_scale(session: Session, *, workers: int, collections: int, agents: int 
                 month = add_months(month, size)
             # Some workers hold a code not paid yet (a few of them already expired).
             if status in (0, 1, 2) and rng.random() < 0.05:
-                first_unpaid = add_months(paid_through, 1) if paid_through else first_month
+                first_unpaid = first_unpaid_month(first_month, paid_through)
                 size = rng.choice((1, 1, 3))
                 amount, breakdown, _ = priced(first_unpaid, size, income, programs, transport)
                 issued = max(previous, open_cutoff) + timedelta(minutes=rng.randint(1, 8000))

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain.months import add_months, month_of
+from ..domain.status import first_unpaid_month
 from ..models import SponsoredEntry, Worker
 from . import Actor, audit
 
@@ -67,34 +68,22 @@ def run_end(entries: Iterable[SponsoredEntry], start: date, programs: int) -> da
         month = add_months(last, 1)
 
 
-def first_unpaid_month(worker: Worker) -> date:
-    """As `domain.status.membership_status` counts it."""
-    return add_months(worker.paid_through, 1) if worker.paid_through else worker.first_month
-
-
-def paid_through_with_cover(session: Session, worker: Worker,
-                            entries: Iterable[SponsoredEntry] | None = None) -> date | None:
-    """The worker's paid-through month once the sponsored run from its first unpaid month counts
-    (read only). `entries` are the worker's list entries when the caller loaded them already."""
-    start = first_unpaid_month(worker)
-    through = (covered_through(session, worker.nik, start, worker.programs) if entries is None
-               else run_end(entries, start, worker.programs))
-    return through or worker.paid_through
-
-
 def apply_sponsor_cover(session: Session, worker: Worker, actor: Actor, *,
                         entries: Iterable[SponsoredEntry] | None = None,
                         record_event: bool = True) -> date | None:
     """Mark paid the unbroken run of months, from the worker's first unpaid month, that a sponsor
     pays in full for the worker's programs. Returns the new paid-through month, or None when
     nothing changed. The caller holds the worker row locked (`tx.lock`) in its transaction.
+    `entries` are the worker's list entries when the caller loaded them already.
 
     Only ever moves forward: a list entry shortened later does not take back months already
     marked paid (they were paid when marked). `record_event=False` for a registration, whose own
     event carries `sponsored_through`.
     """
     before = worker.paid_through
-    through = paid_through_with_cover(session, worker, entries)
+    start = first_unpaid_month(worker.first_month, worker.paid_through)
+    through = (covered_through(session, worker.nik, start, worker.programs) if entries is None
+               else run_end(entries, start, worker.programs))
     if through is None or through == before:
         return None
     worker.paid_through = through
