@@ -1,6 +1,6 @@
 """Load: 50 agents collecting at once for 60 s against gunicorn with 2 workers.
 
-Bills are issued beforehand through the service layer (`services.billing.issue_bill`), a
+Bills are issued beforehand through the service layer (`commands.billing.issue_bill`), a
 bounded number per agent. Each simulated agent (a thread with its own keep-alive connection
 and session) logs in once, then for each of its codes: GET /collect?code= (the confirm form,
 with its idempotency key), POST /collect (expects 303 to the receipt). It stops when its codes
@@ -32,8 +32,8 @@ def issue_bills(url: str, agents: int, per_agent: int) -> dict[str, list[tuple[s
     from perisai.domain.status import membership_status
     from perisai.extensions import db
     from perisai.models import User, Worker
-    from perisai.services import Actor
-    from perisai.services.billing import issue_bill
+    from perisai.commands import Actor
+    from perisai.commands.billing import issue_bill
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
                       "SQLALCHEMY_ENGINE_OPTIONS": {}})
     plan: dict[str, list[str]] = {}
@@ -115,8 +115,8 @@ def check_database(url: str, agents: list[Agent]) -> dict:
     from perisai import create_app
     from perisai.extensions import db
     from perisai.models import Bill, Collection
-    from perisai.services.audit import verify as audit_verify
-    from perisai.services.ledger import verify as ledger_verify
+    from perisai.commands.audit import verify as audit_verify
+    from perisai.commands.books import verify_books
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
                       "SQLALCHEMY_ENGINE_OPTIONS": {}})
     expected = {code: receipt for a in agents for code, receipt in a.receipts.items()}
@@ -137,7 +137,7 @@ def check_database(url: str, agents: list[Agent]) -> dict:
         unexpected = [code for code in per_code if code not in expected]
         wrong_receipt = [code for code, receipt in expected.items()
                          if per_code.get(code, [None])[0] != receipt]
-        mismatches = ledger_verify(session)
+        mismatches = verify_books(session).ledger
         audit = audit_verify(session)
         session.remove()
         db.engine.dispose()

@@ -36,9 +36,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         from .database import configure_engine
         configure_engine(db.engine)
 
-    from . import auth, admin, billing, collect, dashboard, public, reports, supervision, workers
-    for blueprint in (auth.bp, dashboard.bp, workers.bp, billing.bp, collect.bp, public.bp,
-                      supervision.bp, admin.bp, reports.bp):
+    from . import passwords
+    passwords.configure(app.config.get("PASSWORD_HASH_METHOD"))
+
+    # One blueprint per URL root: the folder follows the address.
+    from . import (admin, auth, bills, collect, dashboard, deposits, public, receipts, reports,
+                   reversals, supervisor, workers)
+    for blueprint in (auth.bp, dashboard.bp, workers.bp, bills.bp, collect.bp, receipts.bp,
+                      deposits.bp, reversals.bp, supervisor.bp, public.bp, admin.bp, reports.bp):
         app.register_blueprint(blueprint)
 
     from . import cli, errors, templating, security

@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
 @with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
 def init_db() -> None:
     """Create or upgrade the schema (migrations) and load the rate schedule."""
-    from .services.rates import seed_rates
+    from .commands.rates import seed_rates
     upgrade(directory=current_app.extensions["migrate"].directory)
     added = seed_rates(db.session)
     click.echo(f"Database ready ({db.engine.url.render_as_string(hide_password=True)}); "
@@ -40,17 +40,17 @@ def init_db() -> None:
 @with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
 def seed_demo(password: str | None) -> None:
     """Two branches, demo users and a few demo workers. Safe to run twice."""
+    from .commands import demo
     from .domain import DomainError
-    from .services import demo
-    from .services.users import MIN_PASSWORD
+    from .domain.accounts import MAX_PASSWORD, MIN_PASSWORD
     if password is None:
         password = os.environ.get("PERISAI_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
     # Refused before the first write: a half-seeded database helps no one.
     if len(password) < MIN_PASSWORD:
         raise click.ClickException(f"The demo password must have at least {MIN_PASSWORD} "
                                    f"characters ({len(password)} given); nothing was changed.")
-    if len(password) > demo.MAX_PASSWORD:
-        raise click.ClickException(f"The demo password may have at most {demo.MAX_PASSWORD} "
+    if len(password) > MAX_PASSWORD:
+        raise click.ClickException(f"The demo password may have at most {MAX_PASSWORD} "
                                    f"characters; nothing was changed.")
     _require_schema()
     try:
@@ -92,7 +92,7 @@ def _require_schema() -> None:
 
 @click.command("create-user")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), required=True)  # domain.statuses.Role
 @click.option("--branch", "branch_code", default=None, help="Branch code (agents and supervisors).")
 @click.option("--name", "full_name", default=None, help="Full name shown on slips.")
 @click.password_option()
@@ -102,14 +102,15 @@ def create_user_command(username, role, branch_code, full_name, password) -> Non
     from sqlalchemy import select
     from .domain import DomainError
     from .models import Branch
-    from .services import SYSTEM
-    from .services.users import create_user
+    from .commands import SYSTEM
+    from .commands.accounts import create_user
+    from .domain.statuses import Role
     _require_schema()
-    if role != "admin":
+    if role != Role.ADMIN:
         known = db.session.scalars(select(Branch.code).order_by(Branch.code)).all()
         if branch_code not in known:
             given = f"Unknown branch {branch_code!r}" if branch_code else "No --branch given"
-            raise click.ClickException(f"{given}: {'an agent' if role == 'agent' else 'a supervisor'} "
+            raise click.ClickException(f"{given}: {'an agent' if role == Role.AGENT else 'a supervisor'} "
                                        "needs one of the branches "
                                        f"({', '.join(known) or 'none yet: run seed-demo or add one'}).")
     try:
@@ -125,8 +126,9 @@ def create_user_command(username, role, branch_code, full_name, password) -> Non
 @with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
 def import_sponsored_command(path: str) -> None:
     """Import a sponsored-premium list (CSV); any bad row and nothing is imported."""
-    from .services import SYSTEM
-    from .services.sponsored_import import ImportRejected, import_sponsored
+    from .commands import SYSTEM
+    from .commands.sponsored_import import import_sponsored
+    from .domain.sponsored_list import ImportRejected
     try:
         with open(path, "rb") as handle:
             result = import_sponsored(db.session, handle, actor=SYSTEM,
@@ -145,7 +147,7 @@ def import_sponsored_command(path: str) -> None:
 @with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
 def audit_verify() -> None:
     """Check the audit chain; exit code 1 at the first broken link."""
-    from .services.audit import verify
+    from .commands.audit import verify
     result = verify(db.session)
     if result.ok:
         click.echo(f"Audit chain intact: {result.checked} events checked.")
@@ -160,22 +162,18 @@ def audit_verify() -> None:
 def ledger_verify() -> None:
     """Check every agent's cash on hand against the sum of its ledger entries, and the
     incentive tallies against a recount of the collections."""
-    from .services import agent_months
-    from .services.incentives import verify_tallies
-    from .services.ledger import verify
-    mismatches = verify(db.session)
-    for row in mismatches:
+    from .commands.books import verify_books
+    report = verify_books(db.session)
+    for row in report.ledger:
         click.echo(f"agent {row.agent_id}: account {row.account_balance} != ledger {row.ledger_sum}", err=True)
-    tallies = verify_tallies(db.session)
-    for row in tallies:
+    for row in report.tallies:
         click.echo(f"agent {row.agent_id} {row.month:%Y-%m} member month {row.member_month}: "
                    f"tally {row.tally} != collections {row.collections}", err=True)
-    months = agent_months.verify(db.session)
-    for row in months:
+    for row in report.months:
         click.echo(f"agent {row.agent_id} branch {row.branch_id} {row.month:%Y-%m}: kept "
                    f"(registrations, payments, amount) {row.kept} != recounted {row.recounted}",
                    err=True)
-    if mismatches or tallies or months:
+    if not report.ok:
         sys.exit(1)
     click.echo("Ledger consistent: every agent's cash on hand equals the sum of its entries; "
                "the incentive tallies and the agents' month figures match the collections.")
@@ -186,7 +184,7 @@ def ledger_verify() -> None:
 @with_appcontext
 def backup_command(dest: str) -> None:
     """Copy the live SQLite database to DEST (a file, or a folder for a time-stamped file)."""
-    from .services.backup import BackupError, backup_sqlite, pg_dump_command, sqlite_file
+    from .backup import BackupError, backup_sqlite, pg_dump_command, sqlite_file
     source = sqlite_file(db.engine.url)
     if source is None:
         click.echo("This database is not a SQLite file; back up PostgreSQL with pg_dump "

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from .domain import DomainError
 from .extensions import db, login_manager
+from .i18n import localize
 
 MESSAGES = {
     400: (_l("Permintaan tidak sah"), _l("Formulir tidak bisa diproses. Muat ulang halaman, lalu coba lagi.")),
@@ -21,11 +22,12 @@ MESSAGES = {
 }
 
 
-def render_error(status: int, message: str | None = None):
+def render_error(status: int, message=None):
+    """The error page (or fragment, for htmx); `message` may be a domain text."""
     title, default = MESSAGES.get(status, MESSAGES[500])
     template = "errors/_error.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
     response = make_response(render_template(template, status=status, title=title,
-                                             message=message or default), status)
+                                             message=localize(message) if message else default), status)
     response.vary.add("HX-Request")  # the same URL answers a page or a fragment
     return response
 
@@ -54,7 +56,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error):
-        return render_error(error.status_code, error.message)
+        # The one place a refused request ends its transaction: commands roll back their own,
+        # and a view never holds a write open.
+        db.session.rollback()
+        return render_error(error.status_code, error.text)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)

@@ -8,11 +8,19 @@ from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, Fo
                         Integer, SmallInteger, String, Text, UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .domain.clock import utcnow
+from .domain.bills import effective_status, lines_from_json
+from .domain.clock import ZONES, utcnow
+from .domain.rates import MonthPrice
+from .domain.sponsored_list import SPONSOR_CODES
+from .domain.status import MembershipStatus, membership_status
+from .domain.statuses import (STORED_BILL_STATUSES, BillStatus, DepositStatus, LedgerKind,
+                              ReversalStatus, Role)
 from .extensions import db
 
-ROLES = ("agent", "supervisor", "admin")
-SPONSOR_CODES = ("SG", "SD", "SA", "SL", "SC", "SB")
+
+def one_of(column: str, values) -> str:
+    """A CHECK condition: `column IN ('a', 'b')`, from an enum or a tuple of values."""
+    return f"{column} IN ({', '.join(repr(str(value)) for value in values)})"
 
 
 def _open_only(table_status: str):
@@ -28,7 +36,7 @@ class Branch(db.Model):
     timezone: Mapped[str] = mapped_column(String(40), default="Asia/Jakarta")
     cash_limit: Mapped[int] = mapped_column(BigInteger, default=2_000_000)
     __table_args__ = (
-        CheckConstraint("timezone IN ('Asia/Jakarta', 'Asia/Makassar', 'Asia/Jayapura')",
+        CheckConstraint(one_of("timezone", ZONES),
                         name="known_timezone"),
         CheckConstraint("cash_limit > 0", name="cash_limit_positive"),
     )
@@ -51,7 +59,7 @@ class User(UserMixin, db.Model):
     branch: Mapped[Branch | None] = relationship(lazy="joined")
 
     __table_args__ = (
-        CheckConstraint("role IN ('agent', 'supervisor', 'admin')", name="known_role"),
+        CheckConstraint(one_of("role", Role), name="known_role"),
         CheckConstraint("role = 'admin' OR branch_id IS NOT NULL", name="staff_has_branch"),
     )
 
@@ -64,15 +72,15 @@ class User(UserMixin, db.Model):
 
     @property
     def is_agent(self) -> bool:
-        return self.role == "agent"
+        return self.role == Role.AGENT
 
     @property
     def is_supervisor(self) -> bool:
-        return self.role == "supervisor"
+        return self.role == Role.SUPERVISOR
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == Role.ADMIN
 
 
 class Worker(db.Model):
@@ -116,6 +124,10 @@ class Worker(db.Model):
         Index("ix_workers_branch_registered_agent", "branch_id", "registered_at", "agent_id"),
         Index("ix_workers_id_first_month", "id", "first_month"),
     )
+
+    def status_on(self, today: date) -> MembershipStatus:
+        """The membership's status on `today` (the branch's local date)."""
+        return membership_status(self.first_month, self.paid_through, today)
 
 
 class Membership(db.Model):
@@ -217,7 +229,7 @@ class Bill(db.Model):
     last_month: Mapped[date] = mapped_column(Date)
     amount: Mapped[int] = mapped_column(BigInteger)
     breakdown: Mapped[str] = mapped_column(Text)  # JSON list of priced months
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(10), default=BillStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -228,11 +240,21 @@ class Bill(db.Model):
     __table_args__ = (
         CheckConstraint("months IN (1, 3, 6, 12)", name="known_months"),
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("status IN ('open', 'paid', 'replaced', 'cancelled')", name="known_status"),
+        CheckConstraint(one_of("status", STORED_BILL_STATUSES), name="known_status"),
         Index("uq_bills_one_open_per_worker", "worker_id", unique=True,
               **_open_only("status = 'open'")),
         Index("ix_bills_worker_created", "worker_id", "created_at"),
     )
+
+    @property
+    def lines(self) -> list[MonthPrice]:
+        """The month-by-month prices the code was issued with."""
+        return lines_from_json(self.breakdown)
+
+    @property
+    def state(self) -> BillStatus:
+        """The status now, expiry included."""
+        return effective_status(self.status, self.expires_at, utcnow())
 
 
 class Collection(db.Model):
@@ -274,7 +296,7 @@ class Reversal(db.Model):
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(String(500))
     requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=ReversalStatus.PENDING)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     decision_note: Mapped[str | None] = mapped_column(String(500))
@@ -284,7 +306,7 @@ class Reversal(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="known_status"),
+        CheckConstraint(one_of("status", ReversalStatus), name="known_status"),
         CheckConstraint("decided_by_id IS NULL OR decided_by_id <> requested_by_id",
                         name="maker_is_not_checker"),
         Index("uq_reversals_one_pending", "collection_id", unique=True,
@@ -304,7 +326,7 @@ class Deposit(db.Model):
     reference: Mapped[str] = mapped_column(String(60))
     note: Mapped[str | None] = mapped_column(String(300))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=DepositStatus.PENDING)
     declared_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -315,7 +337,7 @@ class Deposit(db.Model):
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("status IN ('pending', 'verified', 'rejected')", name="known_status"),
+        CheckConstraint(one_of("status", DepositStatus), name="known_status"),
         CheckConstraint("decided_by_id IS NULL OR decided_by_id <> agent_id",
                         name="maker_is_not_checker"),
         Index("ix_deposits_branch_status", "branch_id", "status", "declared_at"),
@@ -335,7 +357,7 @@ class LedgerEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (
-        CheckConstraint("kind IN ('collection', 'reversal', 'deposit')", name="known_kind"),
+        CheckConstraint(one_of("kind", LedgerKind), name="known_kind"),
         CheckConstraint(
             "(kind = 'collection' AND amount > 0 AND collection_id IS NOT NULL)"
             " OR (kind = 'reversal' AND amount < 0 AND collection_id IS NOT NULL)"
@@ -448,7 +470,7 @@ class SponsoredEntry(db.Model):
     valid_to: Mapped[date] = mapped_column(Date)
     imported_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (
-        CheckConstraint("sponsor_code IN ('SG', 'SD', 'SA', 'SL', 'SC', 'SB')", name="known_sponsor"),
+        CheckConstraint(one_of("sponsor_code", SPONSOR_CODES), name="known_sponsor"),
         CheckConstraint("valid_to >= valid_from", name="period_order"),
         UniqueConstraint("nik", "sponsor_code", "valid_from", name="uq_sponsored_period"),
     )

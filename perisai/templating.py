@@ -1,23 +1,25 @@
-"""Jinja filters and globals: rupiah, local times, masked NIK, versioned static URLs."""
+"""Jinja filters and globals: rupiah, months and local times in the reader's language, masked
+NIK, domain texts translated, versioned static URLs."""
 from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
 from pathlib import Path
 
-from flask import Flask, g, request, url_for
-from flask_babel import get_locale, get_translations
+from flask import Flask, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from .domain.clock import ZONE_LABELS, to_local
+from .domain.clock import HEAD_OFFICE_ZONE, ZONE_LABELS, to_local
 from .domain.codes import grouped
-from .domain.months import month_label
+from .domain.flags import FLAG_LABELS
+from .domain.inputs import new_form_key
 from .domain.nik import masked
 from .domain.occupations import label as occupation_label
-from .domain.rates import rupiah
-from .domain.status import membership_status
-from .services.billing import STATUS_LABELS as BILL_STATUS_LABELS
+from .domain.statuses import BILL_LABELS, DEPOSIT_LABELS, LEDGER_LABELS, REVERSAL_LABELS
+from .domain.text import rupiah
+from .i18n import localize, month_name, translations
 
 
 def init_app(app: Flask) -> None:
@@ -34,14 +36,15 @@ def init_app(app: Flask) -> None:
         return f"{to_local(moment, zone).strftime(fmt)} {ZONE_LABELS.get(zone, '')}".strip()
 
     app.jinja_env.filters.update(
-        rupiah=rupiah, month=lambda m: month_label(m) if m else "–", masked_nik=masked,
-        grouped=grouped, occupation=lambda code: _translate(occupation_label(code)),
-        local_time=local_time,
+        rupiah=rupiah, month=month_name, masked_nik=masked, grouped=grouped,
+        occupation=lambda code: localize(occupation_label(code)), local_time=local_time,
         date_id=lambda d: d.strftime("%d-%m-%Y") if isinstance(d, date) else "–",
-        tr=_translate)
-    app.jinja_env.globals.update(static_url=static_url, csrf_token=generate_csrf, get_locale=get_locale,
-                                 membership_status=membership_status,
-                                 bill_status_labels=BILL_STATUS_LABELS)
+        tr=localize, held_for=held_for)
+    app.jinja_env.globals.update(
+        static_url=static_url, csrf_token=generate_csrf, get_locale=get_locale,
+        new_form_key=new_form_key, bill_status_labels=BILL_LABELS,
+        deposit_status_labels=DEPOSIT_LABELS, reversal_status_labels=REVERSAL_LABELS,
+        agent_flag_labels=FLAG_LABELS, ledger_kind_labels=LEDGER_LABELS)
     _install_fast_gettext(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -57,34 +60,30 @@ def init_app(app: Flask) -> None:
         return response
 
 
-def _translations():
-    # Looked up once per request: Flask-Babel's own template callables find the locale and the
-    # catalogue again for every `_()` (a hundred on some pages, a few milliseconds in all).
-    translations = g.get("_perisai_translations")
-    if translations is None:
-        translations = g._perisai_translations = get_translations()
-    return translations
-
-
-def _translate(text) -> str:
-    """A domain text (marked with `domain.N_`) in the reader's language; a text built with
-    values is not in the catalogue and stays as it is."""
-    return _translations().ugettext(text) if text else text
+def held_for(hours: float | None) -> str:
+    """How long the oldest undeposited rupiah has been held, for people: "1 hari 3 jam"."""
+    if hours is None:
+        return "–"
+    whole = int(hours)
+    if whole < 1:
+        return "< 1 jam"
+    days, rest = divmod(whole, 24)
+    return f"{days} hari {rest} jam" if days else f"{rest} jam"
 
 
 def _install_fast_gettext(app: Flask) -> None:
     """The same translations as Flask-Babel installs in Jinja, looked up once per request."""
     app.jinja_env.install_gettext_callables(
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True)
 
 
 def _user_zone() -> str:
     branch = getattr(current_user, "branch", None) if current_user else None
-    return branch.timezone if branch else "Asia/Jakarta"
+    return branch.timezone if branch else HEAD_OFFICE_ZONE
 
 
 def _static_versions(folder: Path) -> dict[str, str]:

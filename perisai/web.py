@@ -1,14 +1,14 @@
-"""Request helpers shared by the blueprints: page or fragment, roles, who is acting."""
+"""Request helpers shared by the blueprints: page or fragment, 303 or the next page, roles, who
+is acting, the branch's day."""
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, g, make_response, redirect, render_template, request, url_for
+from flask import abort, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .domain.clock import local_today
-from .services import Actor
-from .services.slips import token_for
+from .commands import Actor
+from .domain.clock import HEAD_OFFICE_ZONE, local_today
 
 
 def wants_fragment() -> bool:
@@ -67,7 +67,7 @@ def home_url(user) -> str:
     if user.is_admin:
         return url_for("admin.index")
     if user.is_supervisor:
-        return url_for("supervision.home")
+        return url_for("supervisor.home")
     return url_for("dashboard.home")
 
 
@@ -77,17 +77,8 @@ def current_actor() -> Actor:
 
 def branch_zone() -> str:
     branch = getattr(current_user, "branch", None)
-    return branch.timezone if branch else "Asia/Jakarta"
+    return branch.timezone if branch else HEAD_OFFICE_ZONE
 
 
 def today():
     return local_today(branch_zone())
-
-
-def public_slip_url(receipt_number: str) -> str:
-    """The address in the slip's QR code: a signed token, never a database id."""
-    token = token_for(receipt_number, current_app.config["SECRET_KEY"])
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for("public.slip", token=token)
-    return url_for("public.slip", token=token, _external=True)

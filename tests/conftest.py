@@ -48,8 +48,8 @@ def _build(url: str, instance: str) -> None:
     app = create_app(_config(url, instance))
     with app.app_context():
         from flask_migrate import upgrade
-        from perisai.services import demo
-        from perisai.services.rates import seed_rates
+        from perisai.commands import demo
+        from perisai.commands.rates import seed_rates
         upgrade(directory=app.extensions["migrate"].directory)
         seed_rates(db.session)
         demo.seed(db.session, DEMO_PASSWORD)

@@ -340,7 +340,7 @@ def test_a_moved_agent_takes_its_members_and_open_codes_along(app, client, auth,
 @pytest.mark.both_backends
 def test_an_agent_with_a_pending_reversal_cannot_be_moved(app, client, auth, backend):
     from helpers import paid_receipt
-    from perisai.services import Actor, deposits
+    from perisai.commands import Actor, deposits
     auth.login("agent1")
     number, amount = paid_receipt(client)
     client.post(f"/receipts/{number}/reversal",

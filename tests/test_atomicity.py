@@ -2,7 +2,7 @@
 
 Each step a use case calls after its first write (closing the bill, adding the collection, …) is
 made to fail, one at a time, where the service looks it up (`from . import ledger` then
-`ledger.post(…)`: the module attribute). The request then answers with the error page (500, or
+`books._post(…)`: the module attribute). The request then answers with the error page (500, or
 503 for a database error; never a traceback), every table holds exactly what it held before, the
 audit chain still verifies, and the same thing done again without the fault works.
 """
@@ -18,7 +18,7 @@ from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, form_k
 from perisai.extensions import db
 from perisai.models import (AgentAccount, AuditEvent, Bill, Collection, Deposit, Heir, LedgerEntry,
                             Reversal, User, Worker)
-from perisai.services import ledger
+from perisai.commands import books
 
 
 class InjectedFault(RuntimeError):
@@ -85,7 +85,7 @@ def assert_books_verify(app, runner) -> None:
         result = runner.invoke(args=["audit-verify"])
         assert result.exit_code == 0, result.output
         assert "Audit chain intact" in result.output
-        assert ledger.verify(db.session) == []
+        assert books.verify_books(db.session).ledger == []
         db.session.remove()
 
 
@@ -110,8 +110,8 @@ def agent_cash(app, username: str = "agent1") -> tuple[int, int]:
 
 # --- collecting -------------------------------------------------------------------------------
 
-COLLECT_STEPS = ["perisai.services.ledger.post", "perisai.services.incentives.tally",
-                 "perisai.services.agent_months.record", "perisai.services.audit.record"]
+COLLECT_STEPS = ["perisai.commands.books._post", "perisai.commands.books._tally",
+                 "perisai.commands.books._count_month", "perisai.commands.audit.record"]
 
 
 def billed_worker(client) -> tuple[int, str, int]:
@@ -169,7 +169,7 @@ def test_a_database_error_midway_is_a_503_and_the_same_form_then_works(app, clie
     _, code, amount = billed_worker(client)
     form = dict(collect_form(client, code), amount=str(amount))
     before = everything(app)
-    fault = Fault(monkeypatch, "perisai.services.ledger.post", database_error())
+    fault = Fault(monkeypatch, "perisai.commands.books._post", database_error())
     response = client.post("/collect", data=form)
     fault.remove()
     assert fault.calls == 1
@@ -185,8 +185,8 @@ def test_a_database_error_midway_is_a_503_and_the_same_form_then_works(app, clie
 # --- registration -----------------------------------------------------------------------------
 
 @pytest.mark.both_backends
-@pytest.mark.parametrize("step", ["perisai.services.audit.record",
-                                  "perisai.services.agent_months.record"])
+@pytest.mark.parametrize("step", ["perisai.commands.audit.record",
+                                  "perisai.commands.books._count_month"])
 def test_a_registration_that_fails_midway_leaves_no_worker_and_no_heir(app, client, auth, runner,
                                                                        monkeypatch, step):
     auth.login("agent1")
@@ -227,7 +227,7 @@ def pending_deposit(app, client, auth) -> tuple[int, int]:
 
 
 @pytest.mark.both_backends
-@pytest.mark.parametrize("step", ["perisai.services.ledger.post", "perisai.services.audit.record"])
+@pytest.mark.parametrize("step", ["perisai.commands.books._post", "perisai.commands.audit.record"])
 def test_a_deposit_verification_that_fails_midway_changes_nothing(app, client, auth, runner,
                                                                   monkeypatch, step):
     deposit_id, amount = pending_deposit(app, client, auth)
@@ -259,8 +259,8 @@ def test_a_deposit_verification_that_fails_midway_changes_nothing(app, client, a
 
 # --- reversal approval ------------------------------------------------------------------------
 
-REVERSAL_STEPS = ["perisai.services.ledger.post", "perisai.services.incentives.tally",
-                  "perisai.services.agent_months.record", "perisai.services.audit.record"]
+REVERSAL_STEPS = ["perisai.commands.books._post", "perisai.commands.books._tally",
+                  "perisai.commands.books._count_month", "perisai.commands.audit.record"]
 
 
 @pytest.mark.both_backends

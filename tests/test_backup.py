@@ -16,9 +16,9 @@ from perisai import create_app
 from perisai.domain.clock import local_today
 from perisai.extensions import db
 from perisai.models import AuditEvent, Collection, LedgerEntry, User
-from perisai.services import Actor
-from perisai.services.backup import pg_dump_command
-from perisai.services.collecting import collect
+from perisai.backup import pg_dump_command
+from perisai.commands import Actor
+from perisai.commands.collecting import collect
 from test_faults import seed_billed_workers
 
 

@@ -15,7 +15,7 @@ from conftest import PG_URL_VAR, Auth, _config
 from perisai import create_app
 from perisai.extensions import db
 from perisai.models import (AgentAccount, AuditEvent, Branch, RateSchedule, User, Worker)
-from perisai.services import audit
+from perisai.commands import audit
 
 DEMO_USERS = {"agent1": ("agent", "BDG01"), "agent2": ("agent", "BDG01"),
               "supervisor1": ("supervisor", "BDG01"), "agent3": ("agent", "MKS01"),

@@ -21,9 +21,9 @@ from perisai.domain.checklist import Registration
 from perisai.domain.clock import local_today
 from perisai.extensions import db
 from perisai.models import AgentAccount, AuditEvent, Bill, Collection, LedgerEntry, User, Worker
-from perisai.services import Actor
-from perisai.services.collecting import AlreadyPaid, collect
-from perisai.services.registration import register_worker
+from perisai.commands import Actor
+from perisai.commands.collecting import AlreadyPaid, collect
+from perisai.commands.registration import register_worker
 
 pytestmark = pytest.mark.both_backends
 

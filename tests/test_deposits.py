@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from helpers import form_key, paid_receipt, relogin
 from perisai.extensions import db
 from perisai.models import AgentAccount, AuditEvent, Deposit, LedgerEntry, User
-from perisai.services import ledger
+from perisai.commands import books
+from perisai.domain import DomainError
 
 
 def account_of(app, username):
@@ -82,7 +83,7 @@ def test_declare_verify_moves_cash_once(app, client, auth):
     with app.app_context():
         assert db.session.scalar(select(func.count(LedgerEntry.id)).where(
             LedgerEntry.kind == "deposit")) == 1
-        assert ledger.verify(db.session) == []
+        assert books.verify_books(db.session).ledger == []
     actions = audit_actions(app)
     assert actions.count("deposit.declare") == 1 and actions.count("deposit.verify") == 1
 
@@ -236,8 +237,8 @@ def test_only_a_supervisor_of_the_same_branch_decides(app, client, auth):
 def test_two_simultaneous_verifications_move_the_cash_once(app, client, auth):
     import threading
 
-    from perisai.services import Actor
-    from perisai.services import deposits as deposit_service
+    from perisai.commands import Actor
+    from perisai.commands import deposits as deposit_service
 
     auth.login("agent1")
     _, amount = paid_receipt(client)
@@ -254,7 +255,7 @@ def test_two_simultaneous_verifications_move_the_cash_once(app, client, auth):
                 deposit_service.verify(db.session, deposit.id, supervisor=supervisor,
                                        actor=Actor(supervisor.id, "supervisor1"))
                 outcomes.append("verified")
-            except deposit_service.DomainError as error:
+            except DomainError as error:
                 db.session.rollback()
                 outcomes.append(error.status_code)
             finally:
@@ -271,7 +272,7 @@ def test_two_simultaneous_verifications_move_the_cash_once(app, client, auth):
     with app.app_context():
         assert db.session.scalar(select(func.count(LedgerEntry.id)).where(
             LedgerEntry.kind == "deposit")) == 1
-        assert ledger.verify(db.session) == []
+        assert books.verify_books(db.session).ledger == []
 
 
 @pytest.mark.both_backends

@@ -4,7 +4,8 @@ from datetime import date
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from perisai.domain.months import add_months, month_label, months_between
+from perisai.domain.months import add_months, months_between
+from perisai.domain.text import month_label
 from perisai.domain.status import (ACTIVE, ARREARS, AWAITING, LAPSED, MAX_ARREARS,
                                    membership_status, overdue_count)
 
@@ -42,14 +43,14 @@ def test_membership_status_table(first_month, paid_through, today, code, overdue
 
 def test_labels_and_explanations_in_bahasa_indonesia():
     lapsed = membership_status(M(2026, 1, 1), M(2026, 2, 1), date(2026, 11, 20))
-    assert lapsed.label == "Nonaktif" and "mendaftar ulang" in lapsed.explanation
+    assert lapsed.label == "Nonaktif" and "mendaftar ulang" in str(lapsed.explanation)
     arrears = membership_status(M(2026, 1, 1), M(2026, 9, 1), date(2026, 11, 20))
-    assert arrears.label == "Menunggak" and "2 bulan sejak Oktober 2026" in arrears.explanation
+    assert arrears.label == "Menunggak" and "2 bulan sejak Oktober 2026" in str(arrears.explanation)
     awaiting = membership_status(M(2026, 11, 1), None, date(2026, 11, 2))
-    assert awaiting.label == "Menunggu pembayaran pertama" and "November 2026" in awaiting.explanation
+    assert awaiting.label == "Menunggu pembayaran pertama" and "November 2026" in str(awaiting.explanation)
     active = membership_status(M(2026, 1, 1), M(2027, 1, 1), date(2026, 11, 2))
-    assert active.label == "Aktif" and "Januari 2027" in active.explanation
-    assert not active.due_this_month and "jatuh tempo" not in active.explanation
+    assert active.label == "Aktif" and "Januari 2027" in str(active.explanation)
+    assert not active.due_this_month and "jatuh tempo" not in str(active.explanation)
 
 
 @pytest.mark.parametrize("today, due", [
@@ -59,8 +60,8 @@ def test_labels_and_explanations_in_bahasa_indonesia():
 def test_an_unpaid_current_month_before_the_15th_says_when_it_falls_due(today, due):
     status = membership_status(M(2026, 1, 1), M(2026, 10, 1), today)
     assert status.code == "active" and status.due_this_month is due
-    assert ("Iuran November 2026 jatuh tempo tanggal 15" in status.explanation) is due
-    assert "Terlindungi sampai akhir Oktober 2026" in status.explanation
+    assert ("Iuran November 2026 jatuh tempo tanggal 15" in str(status.explanation)) is due
+    assert "Terlindungi sampai akhir Oktober 2026" in str(status.explanation)
 
 
 @pytest.mark.parametrize("first_unpaid, today, expected", [

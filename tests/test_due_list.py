@@ -13,7 +13,7 @@ from perisai.domain.months import add_months, month_of
 from perisai.domain.status import ARREARS, AWAITING, membership_status
 from perisai.extensions import db
 from perisai.models import Heir, User, Worker
-from perisai.services.agent_dashboard import BEHIND_LIMIT, due_filter, members_behind, overdue_months
+from perisai.queries.dashboard import BEHIND_LIMIT, due_filter, members_behind, overdue_months
 
 DAYS = (date(2026, 11, 3), date(2026, 11, 15), date(2026, 11, 16), date(2027, 1, 31))
 

@@ -30,9 +30,9 @@ from perisai.domain.checklist import Registration
 from perisai.domain.clock import local_today
 from perisai.extensions import db
 from perisai.models import AuditEvent, Bill, Collection, LedgerEntry, User
-from perisai.services import Actor
-from perisai.services.billing import issue_bill
-from perisai.services.registration import register_worker
+from perisai.commands import Actor
+from perisai.commands.billing import issue_bill
+from perisai.commands.registration import register_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,11 +62,11 @@ def seed_billed_workers(app, count: int, agents=("agent1", "agent2"), start: int
 
 
 def verify_books(app) -> None:
-    from perisai.services import audit, ledger
+    from perisai.commands import audit, books
     with app.app_context():
         result = audit.verify(db.session)
         assert result.ok, f"audit chain broken at {result.broken_at}: {result.reason}"
-        assert ledger.verify(db.session) == [], "ledger does not match the agents' accounts"
+        assert books.verify_books(db.session).ledger == [], "ledger does not match the agents' accounts"
         db.session.remove()
 
 

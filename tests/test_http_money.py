@@ -11,10 +11,11 @@ from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, issue_
                      register, worker_id_from)
 from perisai.domain.clock import local_day_start_utc, local_today, utcnow
 from perisai.domain.codes import grouped, is_well_formed
-from perisai.domain.months import add_months, month_label, month_of
+from perisai.domain.months import add_months, month_of
+from perisai.domain.text import month_label
 from perisai.extensions import db
 from perisai.models import AgentAccount, AuditEvent, Bill, Collection, LedgerEntry, Worker
-from perisai.services.slips import receipt_from_token, token_for
+from perisai.links import receipt_from_token, token_for
 from test_domain_rates import book_from_seed
 
 HX = {"HX-Request": "true"}

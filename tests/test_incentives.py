@@ -15,9 +15,11 @@ from perisai.domain.months import add_months, month_of
 from perisai.extensions import db
 from perisai.models import (Bill, Collection, IncentiveScheme, IncentiveTally, Reversal, User,
                             Worker)
-from perisai.services import Actor, incentives
-from perisai.services.incentives import Scheme
-from perisai.services.registration import register_worker
+from perisai.commands import Actor, books
+from perisai.commands.registration import register_worker
+from perisai.domain import incentives as rules
+from perisai.domain.incentives import Scheme
+from perisai.queries import incentives
 
 DEFAULT = Scheme(early_percent=15, early_until_month=24, late_percent=5, late_until_month=60,
                  bonus_three_programs=15_000, bonus_two_programs=10_000, bonus_min_new_members=25)
@@ -32,7 +34,7 @@ DEFAULT = Scheme(early_percent=15, early_until_month=24, late_percent=5, late_un
     (date(2021, 11, 1), date(2026, 11, 1), 61),
 ])
 def test_member_month_index(first_month, month, index):
-    assert incentives.member_month_index(first_month, month) == index
+    assert rules.member_month_index(first_month, month) == index
 
 
 @pytest.mark.parametrize("covered, expected", [
@@ -49,7 +51,7 @@ def test_member_month_index(first_month, month, index):
     ([(30, 19)], 0),                              # 0,95 → 0
 ])
 def test_contribution_part(covered, expected):
-    assert incentives.contribution_part(covered, DEFAULT) == expected
+    assert rules.contribution_part(covered, DEFAULT) == expected
 
 
 @pytest.mark.parametrize("programs, expected", [
@@ -61,11 +63,11 @@ def test_contribution_part(covered, expected):
     ([3] * 13 + [2] * 17, 13 * 15_000 + 17 * 10_000),
 ])
 def test_acquisition_bonus(programs, expected):
-    assert incentives.acquisition_bonus(programs, DEFAULT) == expected
+    assert rules.acquisition_bonus(programs, DEFAULT) == expected
 
 
 def test_compute_splits_bases_and_totals():
-    result = incentives.compute(date(2026, 11, 20), [(24, 18_400), (25, 36_800), (61, 5_000)],
+    result = rules.compute(date(2026, 11, 20), [(24, 18_400), (25, 36_800), (61, 5_000)],
                                 [3] * 20 + [2] * 5, DEFAULT)
     assert result.month == date(2026, 11, 1)
     assert (result.early_base, result.late_base) == (18_400, 36_800)
@@ -73,7 +75,7 @@ def test_compute_splits_bases_and_totals():
     assert (result.new_members, result.new_three_programs, result.new_two_programs) == (25, 20, 5)
     assert result.bonus_qualifies and result.bonus == 20 * 15_000 + 5 * 10_000
     assert result.total == 4_600 + 350_000
-    short = incentives.compute(date(2026, 11, 1), [], [3] * 21, DEFAULT)
+    short = rules.compute(date(2026, 11, 1), [], [3] * 21, DEFAULT)
     assert (short.bonus, short.members_short_of_bonus, short.total) == (0, 4, 0)
 
 
@@ -140,9 +142,9 @@ def test_month_incentive_from_collections(app, client, auth):
                 data={"csrf_token": form_key(html, "csrf_token"), "reason": "salah orang"})
 
     covered = [(1, amount) for _, amount in _lines(app, code_a)]
-    covered += [(incentives.member_month_index(first_b, month), amount)
+    covered += [(rules.member_month_index(first_b, month), amount)
                 for month, amount in _lines(app, code_b)]
-    covered += [(incentives.member_month_index(first_d, month), amount)
+    covered += [(rules.member_month_index(first_d, month), amount)
                 for month, amount in _lines(app, code_d)]
     assert [index for index, _ in covered] == [1, 31, 32, 33, 24, 25, 26]
     early = sum(amount for index, amount in covered if index <= 24)
@@ -223,7 +225,7 @@ def test_several_months_at_once_match_month_by_month(app, client, auth):
         evening = local_day_start_utc(this_month, "Asia/Jakarta") - timedelta(hours=2)
         db.session.execute(update(Collection).where(Collection.receipt_number == receipt_a)
                            .values(collected_at=evening))
-        incentives.rebuild_tallies(db.session)  # as history would have kept them
+        books.rebuild_tallies(db.session)  # as history would have kept them
         db.session.commit()
         one_by_one = [incentives.monthly_incentive(db.session, agent_id, month, "Asia/Jakarta")
                       for month in (last_month, this_month)]
@@ -252,7 +254,7 @@ def test_tallies_follow_collections_and_reversals(app, client, auth, runner):
             .where(IncentiveTally.agent_id == agent_id, IncentiveTally.month == this_month)).all())
         # Worker B paid its member months 24, 25 and 26 (one month's contribution each).
         assert {24, 25, 26} <= set(rows) and rows[1] > 0
-        assert incentives.verify_tallies(db.session) == []
+        assert books.verify_books(db.session).tallies == []
     html = client.get(f"/receipts/{receipt_b}").get_data(as_text=True)
     client.post(f"/receipts/{receipt_b}/reversal",
                 data={"csrf_token": form_key(html, "csrf_token"), "reason": "salah orang"})
@@ -268,8 +270,8 @@ def test_tallies_follow_collections_and_reversals(app, client, auth, runner):
                                              IncentiveTally.member_month, IncentiveTally.amount)
                                       .where(IncentiveTally.amount > 0)).all())
         assert not any(row[2] in (25, 26) for row in kept if row[0] == agent_id)
-        assert incentives.verify_tallies(db.session) == []
-        incentives.rebuild_tallies(db.session)
+        assert books.verify_books(db.session).tallies == []
+        books.rebuild_tallies(db.session)
         db.session.commit()
         rebuilt = set(db.session.execute(select(IncentiveTally.agent_id, IncentiveTally.month,
                                                 IncentiveTally.member_month, IncentiveTally.amount)

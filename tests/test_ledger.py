@@ -11,12 +11,14 @@ from perisai.domain.checklist import Registration
 from perisai.domain.clock import local_today
 from perisai.extensions import db
 from perisai.models import AgentAccount, User
-from perisai.services import Actor, ledger
-from perisai.services import deposits as deposit_service
-from perisai.services import reversals as reversal_service
-from perisai.services.billing import issue_bill
-from perisai.services.collecting import collect
-from perisai.services.registration import register_worker
+from perisai.commands import Actor, books
+from perisai.commands import deposits as deposit_service
+from perisai.commands import reversals as reversal_service
+from perisai.commands.billing import issue_bill
+from perisai.commands.collecting import collect
+from perisai.commands.registration import register_worker
+from perisai.domain import DomainError
+from perisai.domain.deposits import parse_amount
 
 
 @pytest.mark.both_backends
@@ -71,16 +73,16 @@ def test_oldest_undeposited_is_first_in_first_out(app):
         assert (final.cash_on_hand, final.oldest_undeposited_at) == (0, None)
         assert (final.total_collected, final.total_reversed, final.total_deposited) == \
             (sum(amounts), amounts[2], amounts[0] + amounts[1])
-        assert ledger.verify(s) == []
+        assert books.verify_books(s).ledger == []
 
 
 @pytest.mark.parametrize("typed, amount", [("500000", 500_000), ("500.000", 500_000),
                                            ("Rp 500.000", 500_000), ("Rp500.000", 500_000), ("1", 1)])
 def test_deposit_amount_parsing(typed, amount):
-    assert deposit_service.parse_amount(typed) == amount
+    assert parse_amount(typed) == amount
 
 
 @pytest.mark.parametrize("typed", ["", "0", "-1", "-500.000", "abc", "1,5", "١٢٣", "9" * 13, "00"])
 def test_deposit_amount_refused(typed):
-    with pytest.raises(deposit_service.DomainError):
-        deposit_service.parse_amount(typed)
+    with pytest.raises(DomainError):
+        parse_amount(typed)

@@ -20,12 +20,14 @@ from perisai.domain.clock import local_today
 from perisai.extensions import db
 from perisai.models import (AgentAccount, Bill, Collection, Deposit, LedgerEntry, Reversal, User,
                             Worker)
-from perisai.services import Actor, ledger
-from perisai.services import deposits as deposit_service
-from perisai.services import reversals as reversal_service
-from perisai.services.billing import issue_bill
-from perisai.services.collecting import collect
-from perisai.services.registration import register_worker
+from perisai.commands import Actor, books
+from perisai.commands import deposits as deposit_service
+from perisai.commands import reversals as reversal_service
+from perisai.commands.billing import issue_bill
+from perisai.commands.collecting import collect
+from perisai.commands.registration import register_worker
+from perisai.queries.reversals import latest_valid_collection
+from perisai.queries.deposits import cash_on_hand
 
 OPERATIONS = ("collect", "declare", "verify", "reject_deposit", "verify_again", "request",
               "approve", "reject_reversal")
@@ -59,7 +61,7 @@ class World:
                     "pedagang", None, 1_000_000, programs, "Ahli Waris", "istri"),
                     agent=self.user(agent_id), actor=self.actor(agent_id), today=self.today)
                 self.workers[agent_id].append(worker.id)
-        self.model = Model(cash={agent_id: ledger.cash_on_hand(session, agent_id)
+        self.model = Model(cash={agent_id: cash_on_hand(session, agent_id)
                                  for agent_id in self.agent_ids})
 
     def user(self, user_id: int) -> User:
@@ -146,7 +148,7 @@ class World:
         collection = self.session.get(Collection, self.model.collections[number % len(self.model.collections)])
         states = set(self.session.scalars(select(Reversal.status).where(
             Reversal.collection_id == collection.id)))
-        latest = reversal_service.latest_valid_collection(self.session, collection.worker_id)
+        latest = latest_valid_collection(self.session, collection.worker_id)
         expected_ok = not ({"pending", "approved"} & states) and latest.id == collection.id
         outcome = self._attempt(lambda: reversal_service.request_reversal(
             self.session, collection.receipt_number, agent=self.user(collection.agent_id),
@@ -164,7 +166,7 @@ class World:
             return
         collection = self.session.get(Collection, reversal.collection_id)
         agent_id, amount, reversal_id = collection.agent_id, collection.amount, reversal.id
-        latest = reversal_service.latest_valid_collection(self.session, collection.worker_id)
+        latest = latest_valid_collection(self.session, collection.worker_id)
         expected_ok = latest.id == collection.id and self.model.cash[agent_id] >= amount
         outcome = self._attempt(lambda: reversal_service.approve(
             self.session, reversal_id, supervisor=self.user(self.supervisor_id),
@@ -220,7 +222,7 @@ class World:
     def check(self):
         s = self.session
         s.rollback()  # read what is committed
-        assert ledger.verify(s) == []
+        assert books.verify_books(s).ledger == []
         approved = select(Reversal.collection_id).where(Reversal.status == "approved")
         for agent_id in self.agent_ids:
             account = s.get(AgentAccount, agent_id)
@@ -241,7 +243,7 @@ class World:
         # Each member is paid through the last month of its latest valid collection.
         for worker_id in [w for ws in self.workers.values() for w in ws]:
             worker = s.get(Worker, worker_id)
-            latest = reversal_service.latest_valid_collection(s, worker_id)
+            latest = latest_valid_collection(s, worker_id)
             assert worker.paid_through == (latest.last_month if latest else None)
         cancelled = s.scalars(select(Bill.status).join(Collection, Collection.bill_id == Bill.id)
                               .where(Collection.id.in_(approved))).all()

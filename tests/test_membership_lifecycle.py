@@ -23,11 +23,10 @@ from perisai.domain.status import membership_status
 from perisai.extensions import db
 from perisai.models import (AgentMonth, AuditEvent, Bill, Collection, Heir, Membership, SponsoredEntry,
                             User, Worker)
-from perisai.services import SYSTEM, Actor, agent_months
-from perisai.services.collecting import collect
-from perisai.services.incentives import verify_tallies
-from perisai.services.registration import DUPLICATE, register_worker
-from perisai.services.sponsored_import import import_sponsored
+from perisai.commands import SYSTEM, Actor, books
+from perisai.commands.collecting import collect
+from perisai.commands.registration import DUPLICATE, register_worker
+from perisai.commands.sponsored_import import import_sponsored
 from test_domain_rates import book_from_seed
 
 HX = {"HX-Request": "true"}
@@ -97,7 +96,7 @@ def test_checklist_lets_a_lapsed_nik_through_with_an_informational_line():
     assert result.complete
     item = next(item for item in result.items if item.key == "nik_unique")
     assert item.state == OK
-    assert item.message == ("Kepesertaan lama (nomor peserta 123…901, nonaktif sejak "
+    assert str(item.message) == ("Kepesertaan lama (nomor peserta 123…901, nonaktif sejak "
                             "16 April 2026) akan diaktifkan kembali.")
     active = ExistingMember("Kantor Cabang Bandung Suci", "Siti Aminah", "12345678901")
     refused = check_registration(raw, today=date(2026, 9, 1), rate_book=book_from_seed(),
@@ -141,7 +140,7 @@ def test_a_lapsed_member_registers_again_and_the_same_worker_is_reactivated(app,
         collection = db.session.scalars(select(Collection).where(
             Collection.worker_id == old.id)).one()
         assert collection.first_month == this_month()  # the old payment is untouched
-        assert agent_months.verify(db.session) == []
+        assert books.verify_books(db.session).months == []
     assert new.member_number == old.member_number and new.nik == ASEP_NIK
     assert (new.full_name, new.phone, new.occupation) == ("Asep Saepudin Baru", "081311112222",
                                                           "nelayan")
@@ -259,7 +258,7 @@ def test_simultaneous_reregistrations_reactivate_once(app, backend):
         worker = db.session.scalars(select(Worker).where(Worker.nik == ASEP_NIK)).one()
         assert worker.agent_id == winner.id and worker.id == winners[0][1]
         assert db.session.scalar(select(func.count(Heir.id)).where(Heir.worker_id == worker.id)) == 1
-        assert agent_months.verify(db.session) == []
+        assert books.verify_books(db.session).months == []
 
 
 @pytest.mark.both_backends
@@ -297,8 +296,8 @@ def test_history_still_verifies_after_a_paying_member_reregisters(app, backend):
     later = add_months(this_month(), 8)  # paid this month only: lapsed eight months on
     assert service_register(app, "agent2", registration_of(ASEP), today=later)[0] == "ok"
     with app.app_context():
-        assert verify_tallies(db.session) == []
-        assert agent_months.verify(db.session) == []
+        assert books.verify_books(db.session).tallies == []
+        assert books.verify_books(db.session).months == []
         agent1_id, agent2_id = (db.session.scalar(select(User.id).where(User.username == name))
                                 for name in ("agent1", "agent2"))
         rows = {(row.agent_id, row.month): row.registrations

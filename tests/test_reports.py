@@ -16,8 +16,8 @@ from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, issue_
 from perisai.domain.clock import local_today, utcnow
 from perisai.extensions import db
 from perisai.models import AuditEvent, Bill, Collection, Deposit, Reversal, User, Worker
-from perisai.services import ledger
-from perisai.services.reports import collections_query, parse_period
+from perisai.commands import books
+from perisai.queries.reports import collections_query, period_in
 
 
 def logged_in(app, username: str):
@@ -59,8 +59,7 @@ def verified_deposit(app, username: str, amount: int, reference: str) -> None:
                           status="verified", decided_by_id=supervisor.id, decided_at=utcnow())
         db.session.add(deposit)
         db.session.flush()
-        ledger.post(db.session, agent_id=agent.id, branch_id=agent.branch_id, kind="deposit",
-                    amount=-amount, deposit_id=deposit.id)
+        books.on_deposit_verified(db.session, deposit, at=utcnow())
         db.session.commit()
 
 
@@ -71,7 +70,7 @@ def approved_reversal(app, receipt: str) -> None:
         db.session.add(Reversal(collection_id=collection.id, branch_id=collection.branch_id,
                                 requested_by_id=collection.agent_id, reason="salah kode",
                                 status="approved", decided_by_id=supervisor.id, decided_at=utcnow()))
-        ledger.post(db.session, agent_id=collection.agent_id, branch_id=collection.branch_id,
+        books._post(db.session, agent_id=collection.agent_id, branch_id=collection.branch_id,
                     kind="reversal", amount=-collection.amount, collection_id=collection.id)
         db.session.commit()
 
@@ -316,8 +315,9 @@ def test_50000_collections_stream_in_bounded_memory(app, client, auth, backend):
     # For comparison: what holding the same rows at once takes.
     with app.app_context():
         branch_id = db.session.scalar(select(User.branch_id).where(User.username == "supervisor1"))
-        period = parse_period(*today_range().replace("from=", "").replace("to=", "").split("&"),
-                              "Asia/Jakarta")
+        first, last = (date.fromisoformat(day) for day in
+                       today_range().replace("from=", "").replace("to=", "").split("&"))
+        period = period_in(first, last, "Asia/Jakarta")
         tracemalloc.start()
         loaded = db.session.execute(collections_query(branch_id, period)).all()
         _, loading_peak = tracemalloc.get_traced_memory()

@@ -12,8 +12,10 @@ from helpers import (amount_of_bill, bill_code_from, collect_form, form_key, iss
 from perisai.extensions import db
 from perisai.models import (AgentAccount, AuditEvent, Bill, Collection, Deposit, LedgerEntry, Reversal,
                             User, Worker)
-from perisai.services import Actor, ledger
-from perisai.services import reversals as reversal_service
+from perisai.commands import Actor, books
+from perisai.commands import reversals as reversal_service
+from perisai.domain import reversals as reversal_rules
+from perisai.domain import DomainError
 
 
 def token(client):
@@ -41,7 +43,7 @@ def state(app, number):
                   "ids": [r.id for r in reversals],
                   "entries": db.session.scalars(select(LedgerEntry.kind).where(
                       LedgerEntry.collection_id == collection.id).order_by(LedgerEntry.id)).all()}
-        assert ledger.verify(db.session) == []
+        assert books.verify_books(db.session).ledger == []
         return result
 
 
@@ -121,7 +123,7 @@ def test_maker_checker(app, client, auth):
     # The service refuses a decision by the requester itself, whatever its role.
     with app.app_context():
         agent = db.session.scalars(select(User).where(User.username == "agent1")).one()
-        with pytest.raises(reversal_service.DomainError) as refused:
+        with pytest.raises(DomainError) as refused:
             reversal_service.approve(db.session, reversal_id, supervisor=agent,
                                      actor=Actor(agent.id, agent.username))
         assert refused.value.status_code in (403, 404)
@@ -256,12 +258,9 @@ def test_approval_cancels_a_code_issued_after_the_payment(app, client, auth):
 
 
 def test_paid_through_after():
-    class C:
-        first_month = date(2026, 5, 1)
-    assert reversal_service.paid_through_after(C, date(2026, 1, 1)) == date(2026, 4, 1)
-    assert reversal_service.paid_through_after(C, date(2026, 5, 1)) is None
-    C.first_month = date(2027, 1, 1)
-    assert reversal_service.paid_through_after(C, date(2026, 11, 1)) == date(2026, 12, 1)
+    assert reversal_rules.paid_through_after(date(2026, 5, 1), date(2026, 1, 1)) == date(2026, 4, 1)
+    assert reversal_rules.paid_through_after(date(2026, 5, 1), date(2026, 5, 1)) is None
+    assert reversal_rules.paid_through_after(date(2027, 1, 1), date(2026, 11, 1)) == date(2026, 12, 1)
 
 
 def test_supervisor_decides_from_the_receipt_page(app, client, auth):

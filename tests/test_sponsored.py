@@ -17,8 +17,8 @@ from perisai.domain.clock import local_today
 from perisai.domain.months import add_months, month_of
 from perisai.extensions import db
 from perisai.models import AgentAccount, AuditEvent, Collection, SponsoredEntry, User, Worker
-from perisai.services import SYSTEM
-from perisai.services.sponsored_import import import_sponsored
+from perisai.commands import SYSTEM
+from perisai.commands.sponsored_import import import_sponsored
 
 HEADER = "nik,sponsor_code,sponsor_name,programs,valid_from,valid_to\n"
 NIK_A = "3273011708850101"  # born 17-08-1985, male

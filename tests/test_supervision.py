@@ -10,8 +10,11 @@ from helpers import form_key, nik_for, paid_receipt, relogin
 from perisai.domain.clock import local_today, utcnow
 from perisai.extensions import db
 from perisai.models import AgentAccount, Branch, Deposit, LedgerEntry, User
-from perisai.services import SYSTEM, supervision
-from perisai.services.users import create_user
+from perisai.commands import SYSTEM, books
+from perisai.commands.accounts import create_user
+from perisai.domain import flags
+from perisai.models import Reversal
+from perisai.queries import supervision
 
 
 def token(client):
@@ -135,7 +138,7 @@ def test_agents_page_uses_a_constant_number_of_queries(app, client, auth):
             db.session.add(Deposit(agent_id=user.id, branch_id=user.branch_id, amount=500,
                                    reference=f"TRF-X{i}", idempotency_key=f"key-for-agentx-{i:04d}",
                                    status="pending"))
-        db.session.commit()
+            db.session.commit()  # the next create_user opens its own transaction
     many = count_queries("/supervisor/agents")
     html = client.get("/supervisor/agents").get_data(as_text=True)
     assert len(row_order(html)) == 8 and "TRF-X5" in html
@@ -153,7 +156,7 @@ def test_statement_balances(app, client, auth):
     relogin(client, auth, "supervisor1")
     with app.app_context():
         deposit_id = db.session.scalar(select(Deposit.id))
-        reversal_id = db.session.scalar(select(supervision.Reversal.id))
+        reversal_id = db.session.scalar(select(Reversal.id))
     client.post(f"/deposits/{deposit_id}/verify", data={"csrf_token": token(client)})
     client.post(f"/reversals/{reversal_id}/approve", data={"csrf_token": token(client)})
     html = client.get("/supervisor/agents/agent1").get_data(as_text=True)
@@ -255,26 +258,26 @@ def test_flags_as_plain_values():
     now = datetime(2026, 11, 22, 12, 0)
     base = dict(cash_limit=2_000_000, now=now, inactive_before=datetime(2026, 8, 22),
                 created_at=datetime(2026, 1, 1))
-    assert supervision.agent_flags(cash_on_hand=0, oldest_undeposited_at=None,
+    assert flags.agent_flags(cash_on_hand=0, oldest_undeposited_at=None,
                                    last_activity_at=now, **base) == ()
-    assert supervision.agent_flags(cash_on_hand=10, oldest_undeposited_at=now - timedelta(hours=24),
+    assert flags.agent_flags(cash_on_hand=10, oldest_undeposited_at=now - timedelta(hours=24),
                                    last_activity_at=now, **base) == ()
-    assert supervision.agent_flags(cash_on_hand=10, oldest_undeposited_at=now - timedelta(hours=25),
+    assert flags.agent_flags(cash_on_hand=10, oldest_undeposited_at=now - timedelta(hours=25),
                                    last_activity_at=now, **base) == ("held",)
-    assert supervision.agent_flags(cash_on_hand=2_000_001, oldest_undeposited_at=now,
+    assert flags.agent_flags(cash_on_hand=2_000_001, oldest_undeposited_at=now,
                                    last_activity_at=now, **base) == ("over_limit",)
-    assert supervision.agent_flags(cash_on_hand=0, oldest_undeposited_at=None,
+    assert flags.agent_flags(cash_on_hand=0, oldest_undeposited_at=None,
                                    last_activity_at=None, **base) == ("inactive",)
-    assert supervision.agent_flags(cash_on_hand=0, oldest_undeposited_at=None,
+    assert flags.agent_flags(cash_on_hand=0, oldest_undeposited_at=None,
                                    last_activity_at=datetime(2026, 8, 21), **base) == ("inactive",)
-    assert supervision.agent_flags(cash_on_hand=0, oldest_undeposited_at=None,
+    assert flags.agent_flags(cash_on_hand=0, oldest_undeposited_at=None,
                                    last_activity_at=datetime(2026, 8, 23), **base) == ()
-    assert supervision.agent_flags(cash_on_hand=0, oldest_undeposited_at=None,
+    assert flags.agent_flags(cash_on_hand=0, oldest_undeposited_at=None,
                                    last_activity_at=None, active=False, **base) == ()
     # A new agent is not "inactive" before it has had three months.
-    assert supervision.agent_flags(cash_on_hand=0, oldest_undeposited_at=None, last_activity_at=None,
+    assert flags.agent_flags(cash_on_hand=0, oldest_undeposited_at=None, last_activity_at=None,
                                    **dict(base, created_at=datetime(2026, 10, 1))) == ()
-    assert supervision.inactive_threshold(date(2026, 5, 31), "Asia/Jakarta") == datetime(2026, 2, 27, 17, 0)
+    assert flags.inactive_threshold(date(2026, 5, 31), "Asia/Jakarta") == datetime(2026, 2, 27, 17, 0)
 
 
 @pytest.mark.both_backends
@@ -316,7 +319,6 @@ def test_agent_months_follow_registrations_collections_and_reversals(app, client
     collection's and reversal's transaction: they equal a recount, a rebuild gives the same
     rows, and `ledger-verify` catches a tampered one."""
     from perisai.models import AgentMonth
-    from perisai.services import agent_months
 
     def month_row():
         with app.app_context():
@@ -338,18 +340,18 @@ def test_agent_months_follow_registrations_collections_and_reversals(app, client
                                                         "reason": "salah orang"})
     relogin(client, auth, "supervisor1")
     with app.app_context():
-        reversal_id = db.session.scalar(select(supervision.Reversal.id))
+        reversal_id = db.session.scalar(select(Reversal.id))
     client.post(f"/reversals/{reversal_id}/approve", data={"csrf_token": token(client)})
     assert month_row() == (before[0] + 2, before[1] + 1, before[2] + a)
     page = client.get("/supervisor/agents?sort=name").get_data(as_text=True)
     row = re.search(r'<tr id="agent-agent1".*?</tr>', page, re.S).group(0)
     assert f"{before[1] + 1}" in row and f"Rp{before[2] + a:,}".replace(",", ".") in row
     with app.app_context():
-        assert agent_months.verify(db.session) == []
+        assert books.verify_books(db.session).months == []
         kept = set(db.session.execute(select(AgentMonth.agent_id, AgentMonth.branch_id,
                                              AgentMonth.month, AgentMonth.registrations,
                                              AgentMonth.collections, AgentMonth.collected)).all())
-        agent_months.rebuild(db.session)
+        books.rebuild_agent_months(db.session)
         db.session.commit()
         assert set(db.session.execute(select(
             AgentMonth.agent_id, AgentMonth.branch_id, AgentMonth.month, AgentMonth.registrations,

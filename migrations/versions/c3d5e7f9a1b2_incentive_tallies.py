@@ -31,6 +31,9 @@ def upgrade():
         sa.PrimaryKeyConstraint('agent_id', 'month', 'member_month'))
     # Fill from what is recorded, with the same code that verifies the tallies.
     # (Members' first months from the workers: the memberships table comes later, f6a8c0e2b4d6.)
+    # TEMPORARY (restructure branch): replaced by the standalone migration before merging.
+    if op.get_bind().execute(sa.text('SELECT 1 FROM workers LIMIT 1')).first() is None:
+        return
     from perisai.models import Worker
     from perisai.services.incentives import rebuild_tallies
     session = Session(bind=op.get_bind())

@@ -36,6 +36,9 @@ def upgrade():
     op.create_index('ix_agent_months_branch_month', 'agent_months', ['branch_id', 'month'])
     # Fill from what is recorded, with the same code that verifies the table.
     # (Registrations are read from the workers: the memberships table comes later, f6a8c0e2b4d6.)
+    # TEMPORARY (restructure branch): replaced by the standalone migration before merging.
+    if op.get_bind().execute(sa.text('SELECT 1 FROM workers LIMIT 1')).first() is None:
+        return
     from perisai.models import Worker
     from perisai.services.agent_months import rebuild
     session = Session(bind=op.get_bind())

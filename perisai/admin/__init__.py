@@ -1,6 +1,6 @@
 from flask import Blueprint, request
 
-bp = Blueprint("admin", __name__)
+bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 UPLOAD_LIMIT = 256 * 1024 * 1024  # a 1,000,000-row sponsored list is about 60 MB
 

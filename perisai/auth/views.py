@@ -15,11 +15,9 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
-
 from ..extensions import db, limiter
-from ..models import User
-from ..services.users import password_matches
+from ..passwords import password_matches
+from ..queries.admin import user_by_username
 from ..web import home_url
 from . import bp
 from .forms import LoginForm
@@ -99,8 +97,9 @@ def login():
             form.password.errors.append(f"Terlalu banyak percobaan masuk yang gagal. Tunggu "
                                         f"{_duration(wait)}, lalu coba lagi.")
             return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
-        user = db.session.scalars(select(User).where(User.username == username)).first()
-        if password_matches(user, form.password.data) and user.active:
+        user = user_by_username(db.session, username)
+        if password_matches(user.password_hash if user else None, form.password.data) \
+                and user.active:
             if storage:
                 storage.clear(FAILURES_KEY.format(username=username))
             session.clear()  # a fresh session on login: no fixation

@@ -13,11 +13,13 @@ from datetime import date
 
 from . import N_
 from . import nik as nik_rules
-from .months import MONTH_NAMES_ID
+from .inputs import clean_text, parse_iso_date, parse_rupiah
 from .occupations import BY_CODE
-from .rates import RateBook, rupiah
+from .rates import RateBook
+from .text import Day, Money, Text, text
 
 MAX_AGE = 65
+AGE_LABEL = text("Usia di bawah %(max)d tahun", max=MAX_AGE)
 MAX_OCCUPATIONS = 2
 HEIR_RELATIONS = ("suami", "istri", "anak", "ayah", "ibu", "saudara kandung", "lainnya")
 FIELD_LIMITS = {"nik": 32, "full_name": 120, "birth_date": 10, "sex": 1, "phone": 20,
@@ -34,7 +36,7 @@ class Item:
     key: str
     label: str
     state: str  # ok | missing | bad
-    message: str = ""
+    message: str | Text = ""  # a fixed text (N_) or a Text with values
 
     @property
     def ok(self) -> bool:
@@ -86,32 +88,8 @@ class ExistingMember:
         return f"{self.member_number[:3]}…{self.member_number[-3:]}"
 
 
-def _day_label(day: date) -> str:
-    return f"{day.day} {MONTH_NAMES_ID[day.month - 1]} {day.year}"
-
-
 def _has_control_chars(text: str) -> bool:
     return any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in text)
-
-
-def clean_text(value: str | None) -> str:
-    return " ".join((value or "").split())
-
-
-def parse_date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value.strip()) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()) else None
-    except ValueError:
-        return None
-
-
-def parse_rupiah(value: str) -> int | None:
-    """1500000, 1.500.000 or Rp 1.500.000 → 1500000; anything else → None."""
-    text = re.sub(r"^rp\.?", "", (value or "").strip().lower()).strip()
-    text = text.replace(".", "").replace(" ", "")
-    if not text or not text.isascii() or not text.isdigit() or len(text) > 12:
-        return None
-    return int(text)
 
 
 def normalise_phone(value: str) -> str | None:
@@ -178,7 +156,7 @@ def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
         add(Item("full_name", N_("Nama lengkap sesuai KTP"), OK))
 
     # Birth date and what the NIK encodes
-    birth_date = parse_date(value["birth_date"]) if filled("birth_date") else None
+    birth_date = parse_iso_date(value["birth_date"]) if filled("birth_date") else None
     if not filled("birth_date"):
         add(Item("birth_date", N_("Tanggal lahir"), MISSING, N_("Isi tanggal lahir sesuai KTP.")))
     elif birth_date is None:
@@ -219,23 +197,26 @@ def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
     if birth_date:
         age = age_on(birth_date, today)
         young_enough = age < MAX_AGE
-        add(Item("age", f"Usia di bawah {MAX_AGE} tahun", OK if young_enough else BAD,
-                 "" if young_enough else f"Usia {age} tahun: pendaftaran hanya untuk usia di bawah {MAX_AGE} tahun."))
+        add(Item("age", AGE_LABEL, OK if young_enough else BAD,
+                 "" if young_enough else text("Usia %(age)d tahun: pendaftaran hanya untuk usia "
+                                              "di bawah %(max)d tahun.", age=age, max=MAX_AGE)))
     else:
-        add(Item("age", f"Usia di bawah {MAX_AGE} tahun", MISSING, N_("Perlu tanggal lahir.")))
+        add(Item("age", AGE_LABEL, MISSING, N_("Perlu tanggal lahir.")))
 
     # Not registered already
     if nik_ok:
         if existing and existing.lapsed_since:
             # Not a duplicate: a lapsed member must register again (an informational line).
             add(Item("nik_unique", N_("NIK boleh didaftarkan ulang"), OK,
-                     f"Kepesertaan lama (nomor peserta {existing.masked_number}, nonaktif sejak "
-                     f"{_day_label(existing.lapsed_since)}) akan diaktifkan kembali."))
+                     text("Kepesertaan lama (nomor peserta %(number)s, nonaktif sejak %(since)s) "
+                          "akan diaktifkan kembali.", number=existing.masked_number,
+                          since=Day(existing.lapsed_since))))
         elif existing:
             add(Item("nik_unique", N_("NIK belum terdaftar"), BAD,
-                     f"NIK ini sudah terdaftar (no. peserta {existing.masked_number}) di "
-                     f"{existing.branch_name} oleh agen {existing.agent_name}. "
-                     "Satu NIK hanya boleh satu kepesertaan."))
+                     text("NIK ini sudah terdaftar (no. peserta %(number)s) di %(branch)s oleh "
+                          "agen %(agent)s. Satu NIK hanya boleh satu kepesertaan.",
+                          number=existing.masked_number, branch=existing.branch_name,
+                          agent=existing.agent_name)))
         else:
             add(Item("nik_unique", N_("NIK belum terdaftar"), OK))
     else:
@@ -315,7 +296,8 @@ def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
     for key in result.too_long:
         item_key = FIELD_ITEMS.get(key, key)
         result.items = [Item(item.key, item.label, BAD,
-                             f"Isian terlalu panjang (paling banyak {FIELD_LIMITS[key]} huruf).")
+                             text("Isian terlalu panjang (paling banyak %(max)d huruf).",
+                                  max=FIELD_LIMITS[key]))
                         if item.key == item_key and item.state == MISSING else item
                         for item in result.items]
 
@@ -328,7 +310,7 @@ def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
     return result
 
 
-def income_hint(rate_book: RateBook, month: date) -> str:
+def income_hint(rate_book: RateBook, month: date) -> Text:
     rate = rate_book.rate_for(month)
-    return (f"{rupiah(rate.min_income)} – {rupiah(rate.max_income)}, "
-            f"kelipatan {rupiah(rate.income_step)}")
+    return text("%(min)s – %(max)s, kelipatan %(step)s", min=Money(rate.min_income),
+                max=Money(rate.max_income), step=Money(rate.income_step))

@@ -3,6 +3,8 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 ZONE_LABELS = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+ZONES = tuple(ZONE_LABELS)  # the branches' time zones, west to east
+HEAD_OFFICE_ZONE = "Asia/Jakarta"  # admins have no branch; head office works in WIB
 
 
 def utcnow() -> datetime:

@@ -8,6 +8,8 @@ import secrets
 
 from stdnum import damm
 
+from . import DomainError
+
 BILL_CODE_LENGTH = 12
 MEMBER_NUMBER_LENGTH = 11
 RECEIPT_NUMBER_LENGTH = 12
@@ -38,3 +40,19 @@ def is_well_formed(number: str, length: int) -> bool:
 def grouped(number: str) -> str:
     """1234 5678 9012: easier to read aloud and to copy from paper."""
     return " ".join(number[i:i + 4] for i in range(0, len(number), 4))
+
+
+def parse_code(typed: str) -> str:
+    """The payment code as digits, or DomainError when it cannot be one (before any lookup)."""
+    code = normalise(typed)
+    if not code:
+        raise DomainError("Isi kode bayar.")
+    if not (code.isascii() and code.isdigit()):
+        raise DomainError("Kode bayar hanya berisi angka.")
+    if len(code) != BILL_CODE_LENGTH:
+        raise DomainError("Kode bayar harus %(length)d angka (yang diisi %(typed)d).",
+                          length=BILL_CODE_LENGTH, typed=len(code))
+    if not is_well_formed(code, BILL_CODE_LENGTH):
+        raise DomainError("Kode bayar salah ketik: angka pemeriksa tidak cocok. "
+                          "Periksa lagi angka di kertas tagihan.")
+    return code

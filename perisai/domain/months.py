@@ -22,7 +22,3 @@ def month_range(first: date, count: int) -> list[date]:
 
 MONTH_NAMES_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
                   "September", "Oktober", "November", "Desember")
-
-
-def month_label(month: date) -> str:
-    return f"{MONTH_NAMES_ID[month.month - 1]} {month.year}"

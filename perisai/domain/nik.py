@@ -5,6 +5,9 @@ from datetime import date
 from stdnum.exceptions import ValidationError
 from stdnum.id import nik as stdnum_nik
 
+from . import N_
+from .text import Text, text
+
 
 @dataclass(frozen=True)
 class NikFacts:
@@ -18,18 +21,18 @@ def clean(typed: str) -> str:
     return stdnum_nik.compact(typed or "")
 
 
-def validation_error(number: str) -> str | None:
+def validation_error(number: str) -> str | Text | None:
     """Why this NIK is not valid, in Bahasa Indonesia, or None when it is."""
     if not number:
-        return "NIK belum diisi."
+        return N_("NIK belum diisi.")
     if not (number.isascii() and number.isdigit()):
-        return "NIK hanya boleh berisi angka."
+        return N_("NIK hanya boleh berisi angka.")
     if len(number) != 16:
-        return f"NIK harus 16 angka (yang diisi {len(number)} angka)."
+        return text("NIK harus 16 angka (yang diisi %(typed)d angka).", typed=len(number))
     try:
         stdnum_nik.validate(number)
     except ValidationError:
-        return "NIK tidak sah: kode wilayah atau tanggal lahir di dalamnya tidak dikenal."
+        return N_("NIK tidak sah: kode wilayah atau tanggal lahir di dalamnya tidak dikenal.")
     return None
 
 

@@ -1,6 +1,6 @@
 """Pricing contributions month by month from an effective-dated rate book.
 
-Pure functions over plain data; `perisai.services.rates` loads the book from the database.
+Pure functions over plain data; `perisai.queries.rates` loads the book from the database.
 """
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from . import DomainError
-from .months import month_range
+from .inputs import parse_month, parse_rupiah
+from .months import add_months, month_of, month_range
+from .text import Money, Text, text
 
 
 @dataclass(frozen=True)
@@ -78,19 +80,21 @@ class RateBook:
     def rate_for(self, month: date) -> Rate:
         applicable = [r for r in self.rates if r.effective_from <= month]
         if not applicable:
-            raise DomainError(f"Belum ada tarif iuran yang berlaku untuk {month:%m/%Y}.")
+            raise DomainError("Belum ada tarif iuran yang berlaku untuk %(month)s.",
+                              month=f"{month:%m/%Y}")
         return max(applicable, key=lambda r: r.effective_from)
 
-    def income_problem(self, income: int, month: date) -> str | None:
+    def income_problem(self, income: int, month: date) -> Text | None:
         """Why this declared income is not an allowed tier, or None."""
         rate = self.rate_for(month)
         if income < rate.min_income:
-            return f"Penghasilan paling sedikit {rupiah(rate.min_income)} sebulan."
+            return text("Penghasilan paling sedikit %(min)s sebulan.", min=Money(rate.min_income))
         if income > rate.max_income:
-            return f"Penghasilan paling banyak {rupiah(rate.max_income)} sebulan."
+            return text("Penghasilan paling banyak %(max)s sebulan.", max=Money(rate.max_income))
         if (income - rate.min_income) % rate.income_step:
-            return (f"Penghasilan harus kelipatan {rupiah(rate.income_step)} "
-                    f"(mis. {rupiah(rate.min_income)}, {rupiah(rate.min_income + rate.income_step)}).")
+            return text("Penghasilan harus kelipatan %(step)s (mis. %(first)s, %(second)s).",
+                        step=Money(rate.income_step), first=Money(rate.min_income),
+                        second=Money(rate.min_income + rate.income_step))
         return None
 
     def price_month(self, month: date, *, income: int, programs: int, transport: bool,
@@ -122,7 +126,49 @@ class RateBook:
                 for month in month_range(first_month, count)]
 
 
-def rupiah(amount: int) -> str:
-    """Rp36.800: the way Indonesians write rupiah (dot for thousands, no decimals)."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}Rp{abs(amount):,}".replace(",", ".")
+# --- a new rate, as an admin types it ----------------------------------------------------
+
+RATE_FIELDS = ("jkk_basis_points", "jkm_flat", "jht_basis_points", "min_income", "max_income",
+               "income_step")
+RATE_LABELS = {"jkk_basis_points": "JKK (basis poin)", "jkm_flat": "JKM (Rp)",
+               "jht_basis_points": "JHT (basis poin)", "min_income": "Penghasilan terendah",
+               "max_income": "Penghasilan tertinggi", "income_step": "Kelipatan penghasilan"}
+
+
+@dataclass(frozen=True)
+class RateInput:
+    effective_from: date
+    numbers: dict[str, int]
+    source: str
+
+
+def parse_rate_input(values: Mapping[str, str], today: date) -> RateInput:
+    """A new effective-dated rate from the first day of a future month; the past stays as it was
+    priced, so earlier bills and slips keep their meaning."""
+    problems = []
+    start = parse_month(values.get("effective_from", ""), first_day_allowed=True)
+    if start is None:
+        problems.append("Berlaku mulai: isi bulan (TTTT-BB), hari pertama bulan.")
+    elif start <= month_of(today):
+        problems.append(f"Berlaku mulai harus bulan yang akan datang (paling cepat "
+                        f"{add_months(month_of(today), 1):%Y-%m}); tarif yang sudah berlaku tidak bisa diubah.")
+    numbers = {}
+    for name in RATE_FIELDS:
+        number = parse_rupiah(values.get(name))
+        if number is None:
+            problems.append(f"{RATE_LABELS[name]}: isi angka bulat tidak negatif.")
+        else:
+            numbers[name] = number
+    if len(numbers) == len(RATE_FIELDS):
+        if numbers["jkk_basis_points"] > 10_000 or numbers["jht_basis_points"] > 10_000:
+            problems.append("Basis poin paling banyak 10000 (100%).")
+        if numbers["min_income"] <= 0 or numbers["income_step"] <= 0:
+            problems.append("Penghasilan terendah dan kelipatannya harus lebih dari 0.")
+        if numbers["max_income"] < numbers["min_income"]:
+            problems.append("Penghasilan tertinggi tidak boleh di bawah yang terendah.")
+    source = (values.get("source") or "").strip()
+    if not source or len(source) > 2000:
+        problems.append("Sumber (dasar hukum) wajib diisi, paling banyak 2000 karakter.")
+    if problems:
+        raise DomainError(" ".join(problems))
+    return RateInput(start, numbers, source)

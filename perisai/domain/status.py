@@ -1,21 +1,32 @@
 """Membership status from paid months: awaiting first payment, active, in arrears, lapsed."""
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
 from . import N_
-from .months import add_months, month_label, month_of, months_between
+from .months import add_months, month_of, months_between
+from .text import Month, Text, text
 
 DUE_DAY = 15  # a month's contribution is due by the 15th of that month
 MAX_ARREARS = 3  # more than this many overdue months and the membership lapses
 
-AWAITING, ACTIVE, ARREARS, LAPSED = "awaiting", "active", "arrears", "lapsed"
+
+class MembershipCode(StrEnum):
+    AWAITING = "awaiting"
+    ACTIVE = "active"
+    ARREARS = "arrears"
+    LAPSED = "lapsed"
+
+
+AWAITING, ACTIVE, ARREARS, LAPSED = (MembershipCode.AWAITING, MembershipCode.ACTIVE,
+                                     MembershipCode.ARREARS, MembershipCode.LAPSED)
 LABELS = {AWAITING: N_("Menunggu pembayaran pertama"), ACTIVE: N_("Aktif"),
           ARREARS: N_("Menunggak"), LAPSED: N_("Nonaktif")}
 
 
 @dataclass(frozen=True)
 class MembershipStatus:
-    code: str
+    code: MembershipCode
     first_unpaid: date
     overdue_months: int
     paid_through: date | None
@@ -31,20 +42,23 @@ class MembershipStatus:
         return self.code != LAPSED
 
     @property
-    def explanation(self) -> str:
+    def explanation(self) -> Text:
         if self.code == LAPSED:
-            return (f"Iuran tidak dibayar lebih dari {MAX_ARREARS} bulan berturut-turut. "
-                    "Kepesertaan nonaktif: pekerja harus mendaftar ulang.")
+            return text("Iuran tidak dibayar lebih dari %(max)d bulan berturut-turut. "
+                        "Kepesertaan nonaktif: pekerja harus mendaftar ulang.", max=MAX_ARREARS)
         if self.code == ARREARS:
-            return (f"Menunggak {self.overdue_months} bulan sejak {month_label(self.first_unpaid)}. "
-                    f"Bayar sebelum tunggakan lebih dari {MAX_ARREARS} bulan.")
+            return text("Menunggak %(overdue)d bulan sejak %(since)s. Bayar sebelum tunggakan "
+                        "lebih dari %(max)d bulan.", overdue=self.overdue_months,
+                        since=Month(self.first_unpaid), max=MAX_ARREARS)
         if self.code == AWAITING:
-            return f"Bayar iuran pertama ({month_label(self.first_unpaid)}) agar terlindungi."
+            return text("Bayar iuran pertama (%(month)s) agar terlindungi.",
+                        month=Month(self.first_unpaid))
         if self.due_this_month:
-            return (f"Terlindungi sampai akhir {month_label(self.paid_through)}. Iuran "
-                    f"{month_label(self.first_unpaid)} jatuh tempo tanggal {DUE_DAY}: bayar "
-                    "sebelum itu agar tetap terlindungi.")
-        return f"Terlindungi sampai akhir {month_label(self.paid_through)}."
+            return text("Terlindungi sampai akhir %(through)s. Iuran %(month)s jatuh tempo "
+                        "tanggal %(due_day)d: bayar sebelum itu agar tetap terlindungi.",
+                        through=Month(self.paid_through), month=Month(self.first_unpaid),
+                        due_day=DUE_DAY)
+        return text("Terlindungi sampai akhir %(through)s.", through=Month(self.paid_through))
 
 
 def overdue_count(first_unpaid: date, today: date) -> int:
@@ -73,3 +87,8 @@ def membership_status(first_month: date, paid_through: date | None, today: date)
         code = ACTIVE
     return MembershipStatus(code, first_unpaid, overdue, paid_through,
                             due_this_month=code == ACTIVE and first_unpaid <= month_of(today))
+
+
+def lapsed_on(first_unpaid: date) -> date:
+    """The day a membership lapsed: the day after the due date of its 4th unpaid month."""
+    return add_months(first_unpaid, MAX_ARREARS).replace(day=DUE_DAY + 1)

@@ -6,18 +6,20 @@ learn whether a number exists. They are rate-limited per address.
 from datetime import date
 
 from flask import current_app, render_template, request
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from ..domain.checklist import parse_date
-from ..domain.clock import local_today
+from ..domain.clock import HEAD_OFFICE_ZONE, local_today
 from ..domain.codes import MEMBER_NUMBER_LENGTH, RECEIPT_NUMBER_LENGTH, is_well_formed, normalise
+from ..domain.inputs import parse_iso_date
 from ..domain.nik import clean as clean_nik, validation_error
+from ..domain.privacy import masked_name
 from ..domain.status import membership_status
 from ..extensions import db, limiter
-from ..models import Collection, SponsoredEntry, Worker
-from ..services.billing import lines_of
-from ..services.slips import is_reversed, qr_svg, receipt_from_token
-from ..web import public_slip_url
+from ..links import public_slip_url, qr_svg, receipt_from_token
+from ..models import Collection
+from ..queries.receipts import (by_number, is_reversed, member_for_check, receipt_for_worker,
+                                worker_by_nik)
+from ..queries.sponsorship import entries_for
 from . import bp
 from .forms import SponsoredForm, StatusForm, VerifyForm
 
@@ -28,13 +30,8 @@ def _public_limit():
     return current_app.config["RATELIMIT_PUBLIC"]
 
 
-def masked_name(name: str) -> str:
-    """Siti Aminah → S*** A*****: enough to recognise, not enough to learn."""
-    return " ".join(part[0] + "*" * (len(part) - 1) for part in name.split())
-
-
 def _slip_context(collection: Collection, public_url: str) -> dict:
-    return dict(collection=collection, bill=collection.bill, lines=lines_of(collection.bill),
+    return dict(collection=collection, bill=collection.bill, lines=collection.bill.lines,
                 reversed=is_reversed(db.session, collection), qr=qr_svg(public_url))
 
 
@@ -56,10 +53,7 @@ def index():
 @limiter.limit(_public_limit)
 def slip(token: str):
     number = receipt_from_token(token, current_app.config["SECRET_KEY"])
-    collection = None
-    if number is not None:
-        collection = db.session.scalars(select(Collection).where(
-            Collection.receipt_number == number)).first()
+    collection = by_number(db.session, number) if number is not None else None
     if collection is None:
         return render_template("public/slip.html", collection=None), 404
     return render_template("public/slip.html",
@@ -73,14 +67,11 @@ def verify():
     if not request.args:
         return render_template("public/verify.html", form=form)
     number = normalise((form.receipt.data or "")[:40])
-    born = parse_date((form.birth_date.data or "")[:10])
+    born = parse_iso_date((form.birth_date.data or "")[:10])
     _forget_personal_input(form, "receipt")
     collection = None
     if is_well_formed(number, RECEIPT_NUMBER_LENGTH) and born:
-        collection = db.session.scalars(select(Collection).where(
-            Collection.receipt_number == number)).first()
-        if collection is not None and collection.worker.birth_date != born:
-            collection = None
+        collection = receipt_for_worker(db.session, number, born)
     if collection is None:
         return render_template("public/verify.html", form=form, not_found=NOT_FOUND), 404
     return render_template("public/verify.html", form=form,
@@ -94,13 +85,11 @@ def status():
     if not request.args:
         return render_template("public/status.html", form=form)
     number = normalise((form.member.data or "")[:40])
-    born = parse_date((form.birth_date.data or "")[:10])
+    born = parse_iso_date((form.birth_date.data or "")[:10])
     _forget_personal_input(form, "member")
     worker = None
     if is_well_formed(number, MEMBER_NUMBER_LENGTH) and born:
-        worker = db.session.scalars(select(Worker).where(Worker.member_number == number)).first()
-        if worker is not None and worker.birth_date != born:
-            worker = None
+        worker = member_for_check(db.session, number, born)
     if worker is None:
         return render_template("public/status.html", form=form, not_found=NOT_FOUND), 404
     today = local_today(worker.branch.timezone)
@@ -119,11 +108,9 @@ def sponsored():
     problem = validation_error(nik)
     if problem:
         return render_template("public/sponsored.html", form=form, problem=problem), 422
-    today = local_today("Asia/Jakarta")
-    entries = db.session.scalars(select(SponsoredEntry).where(
-        SponsoredEntry.nik == nik, SponsoredEntry.valid_to >= today.replace(day=1))
-        .order_by(SponsoredEntry.valid_from)).all()
-    worker = db.session.scalars(select(Worker).where(Worker.nik == nik)).first()
+    today = local_today(HEAD_OFFICE_ZONE)
+    entries = entries_for(db.session, nik, today.replace(day=1))
+    worker = worker_by_nik(db.session, nik)
     return render_template("public/sponsored.html", form=form, entries=entries, checked=True,
                            name=masked_name(worker.full_name) if worker else None)
 

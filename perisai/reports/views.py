@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user
-from sqlalchemy import select
 
+from ..commands.reports import record_full_nik_export
 from ..domain import DomainError
+from ..domain.clock import local_today
+from ..domain.inputs import parse_period, require_month
 from ..extensions import db
 from ..models import Branch
-from ..services import audit
-from ..services.reports import agent_summary_rows, collection_rows, parse_month, parse_period
-from ..services.tx import write_transaction
+from ..queries import admin as admin_queries
+from ..queries.reports import agent_summary_rows, collection_rows, period_in
 from ..web import current_actor, roles_required
 from . import bp
 
@@ -25,10 +26,16 @@ def _branch(values) -> Branch:
     if current_user.is_supervisor:
         return current_user.branch
     code = (values.get("branch") or "").strip().upper()[:10]
-    branch = db.session.scalars(select(Branch).where(Branch.code == code)).first() if code else None
+    branch = admin_queries.branch_by_code(db.session, code)
     if branch is None:
         raise DomainError("Pilih kantor cabang dengan kode, mis. ?branch=BDG01.")
     return branch
+
+
+def _period(values, branch: Branch):
+    first, last = parse_period(values.get("from", ""), values.get("to", ""),
+                               local_today(branch.timezone), default_this_month=False)
+    return period_in(first, last, branch.timezone)
 
 
 def _csv(chunks, filename: str) -> Response:
@@ -40,8 +47,7 @@ def _csv(chunks, filename: str) -> Response:
 @bp.get("")
 @roles_required("supervisor", "admin")
 def index():
-    branches = [] if current_user.is_supervisor else db.session.scalars(
-        select(Branch).order_by(Branch.code)).all()
+    branches = [] if current_user.is_supervisor else admin_queries.branches(db.session)
     return render_template("reports/index.html", branches=branches)
 
 
@@ -58,7 +64,7 @@ def collections_csv():
         # full export is, and nothing is written by a GET.
         raise DomainError(FULL_NIK_BY_GET, status_code=400)
     branch = _branch(request.args)
-    period = parse_period(request.args.get("from", ""), request.args.get("to", ""), branch.timezone)
+    period = _period(request.args, branch)
     chunks = collection_rows(db.session, branch.id, period, branch.timezone, full_nik=False)
     return _csv(chunks, f"penerimaan-{branch.code}-{period.first_day}-{period.last_day}.csv")
 
@@ -68,12 +74,9 @@ def collections_csv():
 def collections_csv_full_nik():
     """The same CSV with full NIKs, for an admin, from the form on the reports page."""
     branch = _branch(request.form)
-    period = parse_period(request.form.get("from", ""), request.form.get("to", ""), branch.timezone)
-    # Recorded before a single row leaves the server.
-    with write_transaction(db.session):
-        audit.record(db.session, current_actor(), "report.full_nik", "branch", branch.code,
-                     after={"report": "collections", "from": period.first_day,
-                            "to": period.last_day})
+    period = _period(request.form, branch)
+    record_full_nik_export(db.session, branch_code=branch.code, first_day=period.first_day,
+                           last_day=period.last_day, actor=current_actor())
     chunks = collection_rows(db.session, branch.id, period, branch.timezone, full_nik=True)
     return _csv(chunks, f"penerimaan-{branch.code}-{period.first_day}-{period.last_day}.csv")
 
@@ -82,6 +85,6 @@ def collections_csv_full_nik():
 @roles_required("supervisor", "admin")
 def agents_csv():
     branch = _branch(request.args)
-    month = parse_month(request.args.get("month", ""))
+    month = require_month(request.args.get("month", ""))
     chunks = agent_summary_rows(db.session, branch.id, month, branch.timezone)
     return _csv(chunks, f"agen-{branch.code}-{month:%Y-%m}.csv")

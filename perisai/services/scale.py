@@ -29,9 +29,10 @@ from ..domain.months import add_months, month_of
 from ..domain.occupations import OCCUPATIONS, is_transport
 from ..domain.status import DUE_DAY, first_unpaid_month
 from ..models import Bill, Branch, Collection, Deposit, Heir, LedgerEntry, Membership, User, Worker
-from .incentives import member_month_index
-from .rates import load_rate_book, seed_rates
-from .users import hash_password
+from ..domain.incentives import member_month_index
+from ..commands.rates import seed_rates
+from ..queries.rates import load_rate_book
+from ..passwords import hash_password
 
 BATCH = 10_000
 PASSWORD_DEFAULT = "perisai-bench"

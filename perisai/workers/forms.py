@@ -1,7 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
+from wtforms.validators import AnyOf
 
+from ..domain.bills import ALLOWED_MONTHS
 from ..domain.checklist import HEIR_RELATIONS
 from ..domain.occupations import OCCUPATIONS
 
@@ -44,3 +46,7 @@ class RegistrationForm(FlaskForm):
         """Drop values that were too long, so a 5 MB field is not sent back to the phone."""
         for name in names:
             self._fields[name].data = ""
+
+
+class BillForm(FlaskForm):
+    months = StringField("Bulan", validators=[AnyOf([str(m) for m in ALLOWED_MONTHS])])

@@ -1,25 +1,28 @@
-"""Worker list, document check + registration, worker page."""
+"""Worker list, document check + registration, the worker page and its payment codes."""
 from datetime import timedelta
 
 from flask import current_app, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from ..domain import Conflict
+from ..commands.billing import issue_bill as issue
+from ..commands.registration import register_worker
+from ..domain import Conflict, DomainError
+from ..domain.bills import ALLOWED_MONTHS
 from ..domain.checklist import check_registration, income_hint
+from ..domain.clock import utcnow
 from ..domain.nik import clean, validation_error
 from ..domain.status import membership_status
 from ..extensions import db
-from ..domain.clock import utcnow
-from ..models import Bill, Collection, Worker
-from ..services.billing import ALLOWED_MONTHS, effective_status
-from ..services.rates import load_rate_book
-from ..services.registration import existing_member, register_worker
+from ..models import Worker
+from ..pages import bill_page
+from ..queries.bills import recent_bills
+from ..queries.dashboard import members_behind
+from ..queries.rates import load_rate_book
+from ..queries.receipts import recent_collections
+from ..queries.workers import existing_member, registered_by, search, visible_worker
 from ..web import current_actor, render_page, roles_required, see_other, show_next, today
 from . import bp
-from .forms import CHOICES, RegistrationForm
-from ..services.agent_dashboard import members_behind
-from .queries import search, visible_worker
+from .forms import CHOICES, BillForm, RegistrationForm
 
 RESUBMIT_WINDOW = timedelta(minutes=15)
 
@@ -51,14 +54,20 @@ def _check(form: RegistrationForm):
     return result, income_hint(book, today().replace(day=1))
 
 
+def _registration_page(form: RegistrationForm, result, hint, status: int = 200, error=None):
+    return render_template("workers/new.html", choices=CHOICES, form=form, result=result,
+                           income_hint=hint, error=error), status
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("agent")
 def new():
     form = RegistrationForm()
     if request.method == "GET":
-        result, hint = _check(form) if request.args else (None, income_hint(
-            load_rate_book(db.session), today().replace(day=1)))
-        return render_template("workers/new.html", choices=CHOICES, form=form, result=result, income_hint=hint)
+        if request.args:
+            return _registration_page(form, *_check(form))
+        return _registration_page(form, None, income_hint(load_rate_book(db.session),
+                                                          today().replace(day=1)))
     result, hint = _check(form)
     if not result.complete:
         if [item.key for item in result.problems] == ["nik_unique"]:
@@ -66,7 +75,7 @@ def new():
             if mine is not None:
                 # A retry after a timeout: the first submission already registered the worker.
                 return see_other(url_for("workers.detail", worker_id=mine.id))
-        return render_template("workers/new.html", choices=CHOICES, form=form, result=result, income_hint=hint), 422
+        return _registration_page(form, result, hint, 422)
     try:
         worker = register_worker(db.session, result.registration, agent=current_user,
                                  actor=current_actor(), today=today())
@@ -75,16 +84,13 @@ def new():
         if mine is not None:
             # The same agent sent the same registration twice (a double tap, a retry).
             return see_other(url_for("workers.detail", worker_id=mine.id))
-        result, hint = _check(form)
-        return render_template("workers/new.html", choices=CHOICES, form=form, result=result, income_hint=hint,
-                               error=conflict.message), 409
+        return _registration_page(form, *_check(form), 409, error=conflict.text)
     return show_next(url_for("workers.detail", worker_id=worker.id),
                      lambda: _detail_page(worker.id))
 
 
 def _just_registered_by_me(nik: str) -> Worker | None:
-    mine = db.session.scalars(select(Worker).where(
-        Worker.nik == nik, Worker.agent_id == current_user.id)).first()
+    mine = registered_by(db.session, nik, current_user.id)
     if mine is not None and utcnow() - mine.registered_at < RESUBMIT_WINDOW:
         return mine
     return None
@@ -105,13 +111,26 @@ def detail(worker_id: int):
     return _detail_page(worker_id)
 
 
-def _detail_page(worker_id: int, error: str | None = None, status: int = 200):
+def _detail_page(worker_id: int, error=None, status: int = 200):
     worker = visible_worker(db.session, current_user, worker_id)
-    bills = db.session.scalars(select(Bill).where(Bill.worker_id == worker.id)
-                               .order_by(Bill.created_at.desc()).limit(10)).all()
-    collections = db.session.scalars(select(Collection).where(Collection.worker_id == worker.id)
-                                     .order_by(Collection.collected_at.desc()).limit(12)).all()
-    return render_template("workers/detail.html", worker=worker, bills=bills,
-                           collections=collections, effective_status=effective_status,
+    return render_template("workers/detail.html", worker=worker,
+                           bills=recent_bills(db.session, worker.id),
+                           collections=recent_collections(db.session, worker.id),
                            status=membership_status(worker.first_month, worker.paid_through, today()),
                            months_choices=ALLOWED_MONTHS, error=error), status
+
+
+@bp.post("/<int:worker_id>/bills")
+@roles_required("agent")
+def issue_bill(worker_id: int):
+    form = BillForm()
+    if not form.validate():
+        return _detail_page(worker_id, error="Pilih 1, 3, 6 atau 12 bulan.", status=422)
+    try:
+        bill = issue(db.session, worker_id, int(form.months.data), agent=current_user,
+                     actor=current_actor(), today=today())
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        return _detail_page(worker_id, error=error.text, status=error.status_code)
+    return show_next(url_for("bills.show", code=bill.code), lambda: bill_page(bill))

@@ -1,0 +1,358 @@
+"""An agent's books, moved in one place: the cash ledger and its running account, the
+incentive tallies and the agent's months.
+
+Every change of an agent's money or activity goes through one of four functions, inside the
+caller's write transaction and in the same order (so locks are always taken the same way):
+`on_registration`, `on_collection`, `on_reversal`, `on_deposit_verified`. `verify_books` (behind
+`flask ledger-verify`) recounts all three from the records they summarise.
+
+- The ledger is append-only: + collection, − approved reversal, − verified deposit.
+  `AgentAccount` holds its running totals; deposits take the oldest cash first, so the
+  undeposited cash is always the newest valid collections, and its age is found by walking back
+  from the newest one.
+- Incentive tallies: per agent, month (branch time) and member-month index, the contributions
+  collected and not reversed, so a month's incentive reads a few dozen rows.
+- Agent months: per agent, branch and month, the registrations and the payments kept and their
+  amount, so the supervisor's pages read one row per agent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from ..domain import DomainError
+from ..domain.bills import lines_from_json
+from ..domain.clock import local_today, utcnow
+from ..domain.incentives import tally_lines
+from ..domain.months import month_of
+from ..domain.statuses import LedgerKind, Role
+from ..models import (AgentAccount, AgentMonth, Bill, Branch, Collection, Deposit, IncentiveTally,
+                      LedgerEntry, Membership, User, Worker)
+from ..queries import reversed_collection_ids
+from .tx import lock
+
+
+# --- the four events ------------------------------------------------------------------------
+
+def on_registration(session: Session, worker: Worker, *, renewal: bool) -> None:
+    """A registration (the first, or one after a lapse): its history row, the agent's activity
+    and its month's registrations."""
+    session.add(Membership(worker_id=worker.id, agent_id=worker.agent_id,
+                           branch_id=worker.branch_id, registered_at=worker.registered_at,
+                           first_month=worker.first_month, programs=worker.programs,
+                           renewal=renewal))
+    account = account_for_update(session, worker.agent_id)
+    account.last_activity_at = worker.registered_at
+    _count_month(session, agent_id=worker.agent_id, branch_id=worker.branch_id,
+                 at=worker.registered_at, zone=_zone(session, worker.branch_id), registrations=1)
+
+
+def on_collection(session: Session, collection: Collection, *, bill: Bill,
+                  member_first: date) -> None:
+    """Cash received: into the agent's ledger, its incentive tallies and its month."""
+    _post(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
+          kind=LedgerKind.COLLECTION, amount=collection.amount, collection_id=collection.id,
+          at=collection.collected_at)
+    zone = _zone(session, collection.branch_id)
+    _tally(session, agent_id=collection.agent_id, collected_at=collection.collected_at, zone=zone,
+           member_first=member_first, breakdown=bill.breakdown)
+    _count_month(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
+                 at=collection.collected_at, zone=zone, collections=1, collected=collection.amount)
+
+
+def on_reversal(session: Session, collection: Collection, *, bill: Bill, member_first: date,
+                at: datetime) -> None:
+    """An approved reversal: the cash leaves the agent's ledger, and the payment leaves the
+    tallies and the month it was counted in."""
+    _post(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
+          kind=LedgerKind.REVERSAL, amount=-collection.amount, collection_id=collection.id, at=at)
+    zone = _zone(session, collection.branch_id)
+    _tally(session, agent_id=collection.agent_id, collected_at=collection.collected_at, zone=zone,
+           member_first=member_first, breakdown=bill.breakdown, sign=-1)
+    _count_month(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
+                 at=collection.collected_at, zone=zone, collections=-1, collected=-collection.amount)
+
+
+def on_deposit_verified(session: Session, deposit: Deposit, *, at: datetime) -> None:
+    """The cash reached the branch: it leaves the agent's hands, oldest first."""
+    _post(session, agent_id=deposit.agent_id, branch_id=deposit.branch_id,
+          kind=LedgerKind.DEPOSIT, amount=-deposit.amount, deposit_id=deposit.id, at=at)
+
+
+# --- the ledger -----------------------------------------------------------------------------
+
+def account_for_update(session: Session, agent_id: int) -> AgentAccount:
+    """The agent's account row, locked: it serialises every change of one agent's books."""
+    account = session.scalars(lock(select(AgentAccount).where(AgentAccount.agent_id == agent_id),
+                                   session)).first()
+    if account is None:
+        account = AgentAccount(agent_id=agent_id, cash_on_hand=0, total_collected=0,
+                               total_reversed=0, total_deposited=0)
+        session.add(account)
+        session.flush()
+    return account
+
+
+def _post(session: Session, *, agent_id: int, branch_id: int, kind: LedgerKind, amount: int,
+          collection_id: int | None = None, deposit_id: int | None = None,
+          at: datetime | None = None) -> LedgerEntry:
+    """Append one entry and move the account; the caller's transaction makes both atomic."""
+    at = at or utcnow()
+    account = account_for_update(session, agent_id)
+    if account.cash_on_hand + amount < 0:
+        raise DomainError("Uang tunai agen tidak cukup untuk ini.", status_code=409)
+    entry = LedgerEntry(agent_id=agent_id, branch_id=branch_id, kind=kind, amount=amount,
+                        collection_id=collection_id, deposit_id=deposit_id, created_at=at)
+    session.add(entry)
+    if kind == LedgerKind.COLLECTION:
+        account.total_collected += amount
+        account.last_activity_at = at
+    elif kind == LedgerKind.REVERSAL:
+        account.total_reversed += -amount
+    else:
+        account.total_deposited += -amount
+    account.cash_on_hand += amount
+    account.updated_at = at
+    session.flush()
+    if kind == LedgerKind.COLLECTION:
+        # New cash is the newest in hand: the oldest undeposited rupiah stays where it was
+        # (walking back over every collection still in hand would cost more as cash piles up).
+        if account.oldest_undeposited_at is None:
+            account.oldest_undeposited_at = at
+    else:
+        account.oldest_undeposited_at = _oldest_undeposited(session, agent_id, account.cash_on_hand)
+    return entry
+
+
+def _oldest_undeposited(session: Session, agent_id: int, cash_on_hand: int) -> datetime | None:
+    if cash_on_hand <= 0:
+        return None
+    newest_first = session.execute(
+        select(Collection.collected_at, Collection.amount)
+        .where(Collection.agent_id == agent_id, Collection.id.not_in(reversed_collection_ids()))
+        .order_by(Collection.collected_at.desc(), Collection.id.desc())
+        .execution_options(yield_per=200))
+    remaining = cash_on_hand
+    oldest = None
+    for collected_at, amount in newest_first:
+        oldest = collected_at
+        remaining -= amount
+        if remaining <= 0:
+            break
+    return oldest
+
+
+# --- incentive tallies ----------------------------------------------------------------------
+
+def _tally(session: Session, *, agent_id: int, collected_at: datetime, zone: str,
+           member_first: date, breakdown: str, sign: int = 1) -> None:
+    """Add a collection to its agent's tallies (sign=-1 takes an approved reversal off). The
+    agent's account row is locked by then, so two payments of one agent never race here."""
+    month = month_of(local_today(zone, collected_at))
+    lines = tally_lines(member_first, lines_from_json(breakdown))
+    if not lines:
+        return
+    existing = {row.member_month: row for row in session.scalars(select(IncentiveTally).where(
+        IncentiveTally.agent_id == agent_id, IncentiveTally.month == month,
+        IncentiveTally.member_month.in_(list(lines))))}
+    for index, amount in lines.items():
+        row = existing.get(index)
+        if row is None:
+            if sign < 0:
+                raise DomainError("Rekap insentif tidak cocok dengan pembayaran ini.", status_code=500)
+            session.add(IncentiveTally(agent_id=agent_id, month=month, member_month=index,
+                                       amount=amount))
+        else:
+            row.amount += sign * amount
+
+
+def membership_first_month():
+    """SQL: the first month of the membership a collection was paid under. A payment for
+    months of the worker's current membership counts from its first month, as `_tally` did; an
+    older one (the member lapsed and registered again since) from that of the registration in
+    force when it was made."""
+    earlier = (select(Membership.first_month)
+               .where(Membership.worker_id == Collection.worker_id,
+                      Membership.registered_at <= Collection.collected_at)
+               .order_by(Membership.registered_at.desc()).limit(1).scalar_subquery())
+    return case((Collection.first_month >= Worker.first_month, Worker.first_month),
+                else_=func.coalesce(earlier, Worker.first_month))
+
+
+def _tallies_from_collections(session: Session, agent_id: int) -> dict[tuple[date, int], int]:
+    """The agent's tallies worked out again from every valid collection it recorded (each in
+    the month of its branch's time)."""
+    sums: dict[tuple[date, int], int] = {}
+    rows = session.execute(
+        select(Collection.collected_at, Branch.timezone, membership_first_month(), Bill.breakdown)
+        .join(Worker, Worker.id == Collection.worker_id).join(Bill, Bill.id == Collection.bill_id)
+        .join(Branch, Branch.id == Collection.branch_id)
+        .where(Collection.agent_id == agent_id,
+               Collection.id.not_in(reversed_collection_ids()))
+        .execution_options(yield_per=2000))
+    for collected_at, zone, member_first, breakdown in rows:
+        month = month_of(local_today(zone, collected_at))
+        for index, amount in tally_lines(member_first, lines_from_json(breakdown)).items():
+            sums[(month, index)] = sums.get((month, index), 0) + amount
+    return sums
+
+
+def _agents(session: Session) -> list[int]:
+    return sorted(set(session.scalars(select(User.id).where(User.role == Role.AGENT)))
+                  | set(session.scalars(select(IncentiveTally.agent_id).distinct())))
+
+
+def rebuild_tallies(session: Session) -> int:
+    """Fill the tallies from the collections (a bulk load). Returns the rows written."""
+    session.execute(delete(IncentiveTally))
+    written = 0
+    for agent_id in _agents(session):
+        sums = _tallies_from_collections(session, agent_id)
+        if sums:
+            session.execute(insert(IncentiveTally), [
+                {"agent_id": agent_id, "month": month, "member_month": index, "amount": amount}
+                for (month, index), amount in sums.items()])
+            written += len(sums)
+    return written
+
+
+# --- agent months ---------------------------------------------------------------------------
+
+MonthKey = tuple[int, int, date]  # agent, branch, month
+MonthCounts = tuple[int, int, int]  # registrations, collections, collected
+
+
+def month_at(moment: datetime, zone: str) -> date:
+    """The branch-time month an instant (naive UTC) falls in."""
+    return month_of(local_today(zone, moment))
+
+
+def _count_month(session: Session, *, agent_id: int, branch_id: int, at: datetime, zone: str,
+                 registrations: int = 0, collections: int = 0, collected: int = 0) -> None:
+    month = month_at(at, zone)
+    row = session.get(AgentMonth, (agent_id, branch_id, month))
+    if row is None:
+        session.add(AgentMonth(agent_id=agent_id, branch_id=branch_id, month=month,
+                               registrations=registrations, collections=collections,
+                               collected=collected))
+    else:
+        row.registrations += registrations
+        row.collections += collections
+        row.collected += collected
+
+
+def _recount_months(session: Session) -> dict[MonthKey, MonthCounts]:
+    """Every agent-month worked out again from the registrations and the valid collections."""
+    zones = dict(session.execute(select(Branch.id, Branch.timezone)).all())
+    counts: dict[MonthKey, list[int]] = {}
+    for agent_id, branch_id, at in session.execute(
+            select(Membership.agent_id, Membership.branch_id, Membership.registered_at)
+            .execution_options(yield_per=5000)):
+        counts.setdefault((agent_id, branch_id, month_at(at, zones[branch_id])), [0, 0, 0])[0] += 1
+    for agent_id, branch_id, at, amount in session.execute(
+            select(Collection.agent_id, Collection.branch_id, Collection.collected_at,
+                   Collection.amount)
+            .where(Collection.id.not_in(reversed_collection_ids()))
+            .execution_options(yield_per=5000)):
+        row = counts.setdefault((agent_id, branch_id, month_at(at, zones[branch_id])), [0, 0, 0])
+        row[1] += 1
+        row[2] += amount
+    return {key: tuple(value) for key, value in counts.items()}
+
+
+def rebuild_agent_months(session: Session) -> int:
+    """Fill the agents' months from the registrations and collections (a bulk load)."""
+    session.execute(delete(AgentMonth))
+    rows = [{"agent_id": a, "branch_id": b, "month": m, "registrations": r, "collections": c,
+             "collected": s} for (a, b, m), (r, c, s) in _recount_months(session).items()]
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(AgentMonth), rows[start:start + 5000])
+    return len(rows)
+
+
+def _zone(session: Session, branch_id: int) -> str:
+    return session.get(Branch, branch_id).timezone
+
+
+# --- verification ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LedgerMismatch:
+    agent_id: int
+    account_balance: int
+    ledger_sum: int
+
+
+@dataclass(frozen=True)
+class TallyMismatch:
+    agent_id: int
+    month: date
+    member_month: int
+    tally: int
+    collections: int
+
+
+@dataclass(frozen=True)
+class MonthMismatch:
+    agent_id: int
+    branch_id: int
+    month: date
+    kept: MonthCounts
+    recounted: MonthCounts
+
+
+@dataclass(frozen=True)
+class BooksReport:
+    ledger: list[LedgerMismatch]
+    tallies: list[TallyMismatch]
+    months: list[MonthMismatch]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.ledger or self.tallies or self.months)
+
+
+def verify_books(session: Session) -> BooksReport:
+    """Every agent's cash on hand against the sum of its ledger entries, its incentive tallies
+    against a recount of the collections, its months against a recount of the registrations
+    and collections. Empty lists when the books agree."""
+    return BooksReport(_verify_ledger(session), _verify_tallies(session), _verify_months(session))
+
+
+def _verify_ledger(session: Session) -> list[LedgerMismatch]:
+    sums = dict(session.execute(select(LedgerEntry.agent_id, func.sum(LedgerEntry.amount))
+                                .group_by(LedgerEntry.agent_id)).all())
+    mismatches = []
+    for account in session.scalars(select(AgentAccount)):
+        ledger_sum = int(sums.pop(account.agent_id, 0) or 0)
+        if ledger_sum != account.cash_on_hand:
+            mismatches.append(LedgerMismatch(account.agent_id, account.cash_on_hand, ledger_sum))
+    for agent_id, ledger_sum in sums.items():
+        mismatches.append(LedgerMismatch(agent_id, 0, int(ledger_sum)))
+    return mismatches
+
+
+def _verify_tallies(session: Session) -> list[TallyMismatch]:
+    mismatches = []
+    for agent_id in _agents(session):
+        expected = _tallies_from_collections(session, agent_id)
+        stored = {(month, index): amount for month, index, amount in session.execute(
+            select(IncentiveTally.month, IncentiveTally.member_month, IncentiveTally.amount)
+            .where(IncentiveTally.agent_id == agent_id))}
+        for key in sorted(set(expected) | set(stored)):
+            if expected.get(key, 0) != stored.get(key, 0):
+                mismatches.append(TallyMismatch(agent_id, *key, stored.get(key, 0),
+                                                expected.get(key, 0)))
+    return mismatches
+
+
+def _verify_months(session: Session) -> list[MonthMismatch]:
+    expected = _recount_months(session)
+    kept = {(r.agent_id, r.branch_id, r.month): (r.registrations, r.collections, r.collected)
+            for r in session.scalars(select(AgentMonth))}
+    return [MonthMismatch(*key, kept.get(key, (0, 0, 0)), expected.get(key, (0, 0, 0)))
+            for key in sorted(set(expected) | set(kept))
+            if kept.get(key, (0, 0, 0)) != expected.get(key, (0, 0, 0))]

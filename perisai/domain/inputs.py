@@ -1,0 +1,102 @@
+"""Parsing what people type: money, dates, months, periods, form keys. One home for each.
+
+Each parser takes the raw string and returns a value, or None / a DomainError saying in plain
+Bahasa Indonesia what to type instead.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+
+from . import DomainError
+from .months import month_of
+
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_\-]{16,64}")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_PERIOD_DAYS = 366
+STALE_FORM = "Formulir ini sudah usang. Muat ulang halaman, lalu coba lagi."
+
+
+def new_form_key() -> str:
+    """A fresh idempotency key for a form that must never be recorded twice."""
+    return secrets.token_urlsafe(24)
+
+
+def is_form_key(value: str | None) -> bool:
+    return bool(IDEMPOTENCY_KEY.fullmatch(value or ""))
+
+
+def require_form_key(value: str | None) -> str:
+    if not is_form_key(value):
+        raise DomainError(STALE_FORM)
+    return value
+
+
+def clean_text(value: str | None) -> str:
+    """Spaces collapsed, ends trimmed."""
+    return " ".join((value or "").split())
+
+
+def parse_rupiah(value: str | None) -> int | None:
+    """1500000, 1.500.000 or Rp 1.500.000 → 1500000; anything else (a sign, a comma, letters,
+    more than 12 digits) → None."""
+    text = re.sub(r"^rp\.?", "", (value or "").strip().lower()).strip()
+    text = text.replace(".", "").replace(" ", "")
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 12:
+        return None
+    return int(text)
+
+
+def parse_iso_date(value: str | None) -> date | None:
+    """TTTT-BB-HH (1985-08-17) as a calendar date, or None."""
+    value = (value or "").strip()
+    if not ISO_DATE.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def parse_month(value: str | None, *, first_day_allowed: bool = False) -> date | None:
+    """TTTT-BB (2027-01) as the first day of that month, or None. With `first_day_allowed`,
+    TTTT-BB-01 is accepted too (any other day is not)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})(?:-(\d{2}))?", (value or "").strip())
+    if not match or (match.group(3) and not first_day_allowed):
+        return None
+    try:
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3) or 1))
+    except ValueError:
+        return None
+    return day if day.day == 1 else None
+
+
+def parse_period(raw_from: str | None, raw_to: str | None, today: date, *,
+                 default_this_month: bool = True) -> tuple[date, date]:
+    """`from` and `to` as whole days, both included, at most MAX_PERIOD_DAYS apart. Left out,
+    they are this month up to today (unless `default_this_month` is off: then both are needed)."""
+    def parse(raw: str | None, default: date) -> date:
+        raw = (raw or "").strip()[:20]
+        if not raw and default_this_month:
+            return default
+        day = parse_iso_date(raw)
+        if day is None:
+            raise DomainError("Tanggal harus berbentuk TTTT-BB-HH (mis. %(example)s).",
+                              example=today.isoformat())
+        return day
+    date_from = parse(raw_from, month_of(today))
+    date_to = parse(raw_to, today)
+    if date_to < date_from:
+        raise DomainError("Tanggal akhir tidak boleh sebelum tanggal awal.")
+    if (date_to - date_from).days >= MAX_PERIOD_DAYS:
+        raise DomainError("Periode paling panjang %(days)d hari; bagi menjadi beberapa bagian.",
+                          days=MAX_PERIOD_DAYS)
+    return date_from, date_to
+
+
+def require_month(value: str | None) -> date:
+    month = parse_month(value)
+    if month is None:
+        raise DomainError("Bulan harus berbentuk TTTT-BB (mis. 2026-11).")
+    return month

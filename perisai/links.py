@@ -1,0 +1,61 @@
+"""Links that leave the app: the public slip's signed token (no database id in it), its full
+address and its QR code."""
+from __future__ import annotations
+
+import segno
+from flask import current_app, has_app_context, url_for
+from itsdangerous import BadData, BadSignature, URLSafeSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
+
+SALT = "perisai-slip-v1"
+
+
+def token_for(receipt_number: str, secret_key: str) -> str:
+    return URLSafeSerializer(secret_key, salt=SALT).dumps(receipt_number)
+
+
+def receipt_from_token(token: str, secret_key: str, fallbacks: list[str] | None = None) -> str | None:
+    """The receipt number a token was signed for, or None when it is forged or altered.
+
+    Tokens signed with an old key in SECRET_KEY_FALLBACKS (as Flask does for sessions) still
+    verify, so rotating the key does not break the slips already printed."""
+    if fallbacks is None:
+        fallbacks = (current_app.config.get("SECRET_KEY_FALLBACKS") or []) if has_app_context() else []
+    keys = [*fallbacks, secret_key]  # itsdangerous accepts any of them; the last one signs
+    token = token[:200]
+    if not _is_canonical(token):
+        return None
+    try:
+        value = URLSafeSerializer(keys, salt=SALT).loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _is_canonical(token: str) -> bool:
+    """True when each base64 part re-encodes to itself.
+
+    Unpadded base64 leaves spare low bits in the last character, so a few different strings
+    decode to the same signature. Only the exact string the server issued is accepted: an
+    altered character always reads as "tidak sah"."""
+    parts = token.split(".")
+    try:
+        return len(parts) == 2 and all(base64_encode(base64_decode(part)).decode() == part
+                                       for part in parts)
+    except (BadData, ValueError):
+        return False
+
+
+def qr_svg(url: str) -> str:
+    # Inline SVG: no image request, crisp on a thermal printer, scales with CSS. A URL this
+    # long never fits a Micro QR; saying so skips segno's attempt (same symbol, less time).
+    return segno.make(url, error="m", micro=False).svg_inline(scale=1, border=2, omitsize=True)
+
+
+def public_slip_url(receipt_number: str) -> str:
+    """The address in the slip's QR code: a signed token, never a database id."""
+    token = token_for(receipt_number, current_app.config["SECRET_KEY"])
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for("public.slip", token=token)
+    return url_for("public.slip", token=token, _external=True)

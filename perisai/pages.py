@@ -1,0 +1,118 @@
+"""Pages that more than one blueprint answers with: each role's home, the agents' table, the
+slip and the code. A view builds its own page; when another blueprint's POST ends on one of
+these (one round trip on a slow line), it calls the builder here, never another view."""
+from __future__ import annotations
+
+from flask import flash, make_response, render_template, request, url_for
+from flask_login import current_user
+
+from .domain import DomainError
+from .domain.clock import HEAD_OFFICE_ZONE, local_today, utcnow
+from .extensions import db
+from .links import public_slip_url, qr_svg
+from .models import Bill, Collection
+from .queries import admin as admin_queries
+from .queries import supervision
+from .queries.dashboard import agent_dashboard
+from .queries.deposits import panel_for_agent, pending_deposits
+from .queries.receipts import is_reversed
+from .queries.reversals import latest_for_collection, pending_reversals
+from .queries.sponsorship import list_counts
+from .web import branch_zone, render_page, see_other, today, wants_fragment
+
+AGENTS_PER_PAGE = 50
+
+
+def agent_home_page(status: int = 200, **extra):
+    """The agent's dashboard, always whole (the deposit box answers htmx on its own)."""
+    board = agent_dashboard(db.session, current_user.id, branch_zone(), today())
+    panel = panel_for_agent(db.session, current_user.id, board.cash_on_hand)
+    return make_response(render_template("dashboard/agent.html", board=board, today=today(),
+                                         deposit_panel=panel, **extra), status)
+
+
+def supervisor_queue() -> dict:
+    branch_id = current_user.branch_id
+    return dict(pending_deposits=pending_deposits(db.session, branch_id),
+                pending_reversals=pending_reversals(db.session, branch_id))
+
+
+def supervisor_home_page():
+    branch = current_user.branch
+    rows = supervision.agent_rows(db.session, branch, today())
+    queue = supervisor_queue()
+    totals = supervision.branch_totals(db.session, branch, today(), rows,
+                                       queue["pending_deposits"], queue["pending_reversals"])
+    return render_page("supervisor/home.html", "supervisor/_queue.html", branch=branch,
+                       totals=totals, flagged=[row for row in rows if row.flags],
+                       next_url=url_for("supervisor.home"), **queue)
+
+
+def agents_page(error=None, status: int = 200):
+    """The branch's agents, a page at a time, worst first by default, with the queue."""
+    sort = request.args.get("sort", "worst")
+    if sort not in supervision.SORTS:
+        sort = "worst"
+    rows = supervision.agent_rows(db.session, current_user.branch, today(), sort=sort)
+    # A branch can have hundreds of agents: a page of them at a time keeps the page light
+    # (DESIGN §5: ≤ 8 KB); the sort puts the agents that need attention on the first page.
+    pages = max(1, -(-len(rows) // AGENTS_PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    rows = rows[(page - 1) * AGENTS_PER_PAGE:page * AGENTS_PER_PAGE]
+    return render_page("supervisor/agents.html", "supervisor/_agents.html", status=status,
+                       page=page, pages=pages, rows=rows, sort=sort, sorts=supervision.SORTS,
+                       branch=current_user.branch, error=error,
+                       next_url=url_for("supervisor.agents"), now=utcnow(), **supervisor_queue())
+
+
+def admin_home_page():
+    return render_template("admin/index.html", counts=admin_queries.counts(db.session),
+                           sponsored=list_counts(db.session, local_today(HEAD_OFFICE_ZONE)))
+
+
+def receipt_page(collection: Collection, fragment: str = "receipts/_receipt.html",
+                 status: int = 200, **extra):
+    """The slip page; htmx gets `fragment` (the whole receipt, or only the reversal card)."""
+    public_url = public_slip_url(collection.receipt_number)
+    return render_page("receipts/receipt.html", fragment, status=status, collection=collection,
+                       bill=collection.bill, lines=collection.bill.lines,
+                       reversed=is_reversed(db.session, collection), public_url=public_url,
+                       qr=qr_svg(public_url),
+                       latest_reversal=latest_for_collection(db.session, collection.id), **extra)
+
+
+def bill_page(bill: Bill):
+    return render_page("bills/show.html", "bills/_bill.html", bill=bill, lines=bill.lines,
+                       state=bill.state)
+
+
+def back_to_queue() -> str:
+    """Where a plain form returns after a decision: the page it was sent from, if ours."""
+    target = request.form.get("next") or ""
+    if target.startswith(("/supervisor", "/receipts/")) and "//" not in target \
+            and "\\" not in target:
+        return target
+    return url_for("supervisor.agents")
+
+
+def queue_decision(decision, item_id: int, *, find, template: str, name: str, message_for):
+    """A supervisor's decision on an item of the queue (a deposit, a reversal): for htmx the
+    item is drawn again in place, otherwise back to the page it was decided from; a refused
+    decision says why in the same place."""
+    try:
+        decision()
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        if not wants_fragment():
+            return agents_page(error=error.text, status=error.status_code)
+        return render_page("supervisor/agents.html", template, status=error.status_code,
+                           item_error=error.text, next_url=back_to_queue(),
+                           **{name: find(db.session, item_id, current_user)})
+    item = find(db.session, item_id, current_user)
+    message = message_for(item)
+    if wants_fragment():
+        return render_page("supervisor/agents.html", template, item_message=message,
+                           next_url=back_to_queue(), **{name: item})
+    flash(message, "ok")
+    return see_other(back_to_queue())

@@ -1,0 +1,186 @@
+"""Branch reports as CSV, produced row by row from a streaming cursor.
+
+Nothing here holds a whole report: the collections export reads its rows with `yield_per` (a
+server-side cursor on PostgreSQL) and writes them out in chunks of about 64 KB.
+
+Deposit reference: deposits are not linked to single collections. Following the ledger's rule
+that deposits take the oldest cash first (FIFO), the database numbers each valid collection of
+an agent with its running total, and each verified deposit with the running total of deposits;
+a collection is covered by the deposit whose running interval reaches its own running total.
+Both running totals are window functions evaluated in the database, so no rows are loaded here.
+A reversed collection has no deposit reference.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Iterator
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from ..domain.clock import ZONE_LABELS, local_day_start_utc, to_local
+from ..domain.months import add_months
+from ..domain.nik import masked
+from ..domain.statuses import LedgerKind, ReversalStatus, Role
+from ..models import Collection, Deposit, LedgerEntry, Membership, Reversal, User, Worker
+from . import reversed_collection_ids
+
+CHUNK = 64 * 1024
+COLLECTION_COLUMNS = ["kuitansi", "waktu", "agen", "nomor_peserta", "nik", "bulan", "jumlah",
+                      "status", "referensi_setoran"]
+AGENT_COLUMNS = ["agen", "nama", "pendaftaran", "penerimaan", "jumlah_diterima",
+                 "jumlah_dibatalkan", "setoran_diverifikasi", "jumlah_disetor",
+                 "uang_di_tangan_akhir_bulan"]
+
+
+@dataclass(frozen=True)
+class Period:
+    first_day: date
+    last_day: date
+    start_utc: datetime
+    end_utc: datetime  # exclusive
+
+
+def period_in(first_day: date, last_day: date, zone: str) -> Period:
+    """Whole days `first_day`..`last_day` in the branch's zone, both included, as UTC bounds."""
+    return Period(first_day, last_day, local_day_start_utc(first_day, zone),
+                  local_day_start_utc(last_day + timedelta(days=1), zone))
+
+
+def _months(first: date, last: date) -> str:
+    return f"{first:%Y-%m}" if first == last else f"{first:%Y-%m} s.d. {last:%Y-%m}"
+
+
+def _safe(cell):
+    # A text cell that a spreadsheet would run as a formula is written as text.
+    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + cell
+    return cell
+
+
+def _chunks(rows: Iterator[list]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_safe(cell) for cell in row])
+        if buffer.tell() >= CHUNK:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+def collections_query(branch_id: int, period: Period):
+    """One row per collection of the branch in the period, oldest first, with its status and the
+    reference of the verified deposit that covered it (FIFO per agent).
+
+    The running total needs each agent's earlier valid collections too, so the window runs over
+    the agents' history up to the period's end in a subquery, and the period is applied outside
+    it: one linear pass in the database, nothing held here.
+    """
+    approved = aliased(Reversal)
+    agents_in_range = (select(Collection.agent_id)
+                       .where(Collection.branch_id == branch_id,
+                              Collection.collected_at >= period.start_utc,
+                              Collection.collected_at < period.end_utc)
+                       .distinct())
+    valid_amount = case((approved.id.is_(None), Collection.amount), else_=0)
+    history = (select(Collection.id, Collection.branch_id, Collection.agent_id,
+                      Collection.worker_id, Collection.receipt_number, Collection.collected_at,
+                      Collection.first_month, Collection.last_month, Collection.amount,
+                      approved.id.is_not(None).label("is_reversed"),
+                      func.sum(valid_amount).over(
+                          partition_by=Collection.agent_id,
+                          order_by=(Collection.collected_at, Collection.id)).label("upto"))
+               .outerjoin(approved, and_(approved.collection_id == Collection.id,
+                                         approved.status == ReversalStatus.APPROVED))
+               .where(Collection.agent_id.in_(agents_in_range),
+                      Collection.collected_at < period.end_utc)
+               .subquery("history"))
+    # Running total of each agent's verified deposits, in the order the ledger took them: a small
+    # table (deposits are far fewer than collections), materialised once.
+    deposited = (select(LedgerEntry.agent_id.label("agent_id"), Deposit.reference.label("reference"),
+                        (-LedgerEntry.amount).label("amount"),
+                        func.sum(-LedgerEntry.amount).over(
+                            partition_by=LedgerEntry.agent_id,
+                            order_by=(LedgerEntry.created_at, LedgerEntry.id)).label("upto"))
+                 .join(Deposit, Deposit.id == LedgerEntry.deposit_id)
+                 .where(LedgerEntry.kind == LedgerKind.DEPOSIT, LedgerEntry.agent_id.in_(agents_in_range))
+                 .cte("deposited").prefix_with("MATERIALIZED"))
+    status = case((history.c.is_reversed, literal("dibatalkan")), else_=literal("sah"))
+    return (select(history.c.receipt_number, history.c.collected_at, User.username,
+                   Worker.member_number, Worker.nik, history.c.first_month, history.c.last_month,
+                   history.c.amount, status.label("status"), deposited.c.reference)
+            .select_from(history)
+            .join(User, User.id == history.c.agent_id)
+            .join(Worker, Worker.id == history.c.worker_id)
+            .outerjoin(deposited, and_(~history.c.is_reversed,
+                                       deposited.c.agent_id == history.c.agent_id,
+                                       deposited.c.upto >= history.c.upto,
+                                       deposited.c.upto - deposited.c.amount < history.c.upto))
+            .where(history.c.branch_id == branch_id,
+                   history.c.collected_at >= period.start_utc)
+            .order_by(history.c.collected_at, history.c.id))
+
+
+def collection_rows(session: Session, branch_id: int, period: Period, zone: str,
+                    full_nik: bool = False) -> Iterator[str]:
+    """The CSV text in chunks, header first."""
+    label = ZONE_LABELS.get(zone, zone)
+
+    def rows():
+        yield COLLECTION_COLUMNS[:1] + [f"waktu ({label})"] + COLLECTION_COLUMNS[2:]
+        result = session.execute(collections_query(branch_id, period).execution_options(
+            yield_per=500, stream_results=True))
+        for (receipt, at, agent, member, nik, first, last, amount, status, reference) in result:
+            yield [receipt, to_local(at, zone).strftime("%Y-%m-%d %H:%M:%S"), agent, member,
+                   nik if full_nik else masked(nik), _months(first, last), amount, status,
+                   reference or ""]
+        result.close()
+
+    return _chunks(rows())
+
+
+def agent_summary_rows(session: Session, branch_id: int, month: date, zone: str) -> Iterator[str]:
+    """One row per agent of the branch for a month: a handful of grouped queries, one row each."""
+    start = local_day_start_utc(month, zone)
+    end = local_day_start_utc(add_months(month, 1), zone)
+    agents = session.execute(select(User.id, User.username, User.full_name).where(
+        User.branch_id == branch_id, User.role == Role.AGENT).order_by(User.username)).all()
+    ids = [agent.id for agent in agents]
+
+    def grouped(query) -> dict[int, tuple]:
+        return {row[0]: tuple(row[1:]) for row in session.execute(query)}
+
+    registrations = grouped(select(Membership.agent_id, func.count()).where(
+        Membership.agent_id.in_(ids), Membership.registered_at >= start, Membership.registered_at < end)
+        .group_by(Membership.agent_id))
+    reversed_ids = reversed_collection_ids()
+    collected = grouped(select(
+        Collection.agent_id, func.count(),
+        func.coalesce(func.sum(Collection.amount), 0),
+        func.coalesce(func.sum(case((Collection.id.in_(reversed_ids), Collection.amount), else_=0)), 0))
+        .where(Collection.agent_id.in_(ids), Collection.collected_at >= start, Collection.collected_at < end)
+        .group_by(Collection.agent_id))
+    deposits = grouped(select(LedgerEntry.agent_id, func.count(), func.coalesce(func.sum(-LedgerEntry.amount), 0))
+                       .where(LedgerEntry.agent_id.in_(ids), LedgerEntry.kind == LedgerKind.DEPOSIT,
+                              LedgerEntry.created_at >= start, LedgerEntry.created_at < end)
+                       .group_by(LedgerEntry.agent_id))
+    cash = grouped(select(LedgerEntry.agent_id, func.coalesce(func.sum(LedgerEntry.amount), 0))
+                   .where(LedgerEntry.agent_id.in_(ids), LedgerEntry.created_at < end)
+                   .group_by(LedgerEntry.agent_id))
+
+    def rows():
+        yield AGENT_COLUMNS
+        for agent in agents:
+            count, amount, reversed_amount = collected.get(agent.id, (0, 0, 0))
+            deposit_count, deposit_amount = deposits.get(agent.id, (0, 0))
+            yield [agent.username, agent.full_name, registrations.get(agent.id, (0,))[0], count,
+                   int(amount), int(reversed_amount), deposit_count, int(deposit_amount),
+                   int(cash.get(agent.id, (0,))[0])]
+
+    return _chunks(rows())

@@ -1,0 +1,231 @@
+"""What a supervisor reads: every agent's cash, ageing and flags, the branch's totals, and one
+agent's ledger as a statement. A fixed number of queries however many agents a branch has."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Integer, case, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from ..domain import DomainError, N_
+from ..domain.clock import local_day_start_utc, utcnow
+from ..domain.flags import agent_flags, inactive_threshold
+from ..domain.months import month_of
+from ..domain.statuses import DepositStatus, Role
+from ..models import (AgentAccount, AgentMonth, Branch, Collection, Deposit, LedgerEntry,
+                      Reversal, User)
+from . import reversed_collection_ids
+
+SORTS = {"worst": N_("Paling perlu perhatian"), "cash": N_("Uang di tangan"), "age": N_("Lama ditahan"),
+         "collected": N_("Terkumpul bulan ini"), "registrations": N_("Pendaftaran bulan ini"),
+         "name": N_("Nama")}
+
+
+@dataclass
+class AgentRow:
+    agent: User
+    cash_on_hand: int
+    total_collected: int
+    oldest_undeposited_at: datetime | None
+    last_activity_at: datetime | None
+    registrations_month: int = 0
+    collections_month: int = 0
+    collected_month: int = 0
+    pending_deposits: int = 0
+    flags: tuple[str, ...] = field(default_factory=tuple)
+
+    def held_hours(self, now: datetime) -> float | None:
+        if not self.cash_on_hand or self.oldest_undeposited_at is None:
+            return None
+        return (now - self.oldest_undeposited_at).total_seconds() / 3600
+
+
+def agent_rows(session: Session, branch: Branch, today: date, *, sort: str = "worst",
+               now: datetime | None = None,
+               only: tuple[User, AgentAccount | None] | None = None) -> list[AgentRow]:
+    """One row per agent of the branch, in three queries whatever the number of agents; or
+    the row of the one agent `only` (as `branch_agent` found it), in two."""
+    now = now or utcnow()
+    zone = branch.timezone
+    agent_id = only[0].id if only else None
+    agents = [only] if only else session.execute(
+        select(User, AgentAccount).outerjoin(AgentAccount, AgentAccount.agent_id == User.id)
+        # A deactivated agent stays on the list while it still holds cash.
+        .where(User.branch_id == branch.id, User.role == Role.AGENT,
+               or_(User.active.is_(True), AgentAccount.cash_on_hand > 0))).all()
+    # The month's registrations and payments per agent are kept as they happen
+    # (`agent_months`): one row per agent, however many payments the branch took.
+    month_rows = {row.agent_id: row for row in session.scalars(select(AgentMonth).where(
+        AgentMonth.branch_id == branch.id, AgentMonth.month == month_of(today),
+        *([AgentMonth.agent_id == agent_id] if agent_id is not None else [])))}
+    registrations = {a: row.registrations for a, row in month_rows.items()}
+    collections = {a: (row.collections, row.collected) for a, row in month_rows.items()}
+    if agent_id is not None:
+        deposit_agent = Deposit.agent_id
+        only = [Deposit.agent_id == agent_id]
+    else:
+        # Grouped on `+agent_id`: with full statistics SQLite otherwise prefers the (agent, …)
+        # index across every agent of every branch; the unary plus keeps it out.
+        deposit_agent = literal_column("+deposits.agent_id", Integer)
+        only = []
+    pending = dict(session.execute(
+        select(deposit_agent, func.count(Deposit.id))
+        .where(Deposit.branch_id == branch.id, Deposit.status == DepositStatus.PENDING, *only)
+        .group_by(deposit_agent)).all())
+    inactive_before = inactive_threshold(today, zone)
+    rows = []
+    for user, account in agents:
+        cash = account.cash_on_hand if account else 0
+        oldest = account.oldest_undeposited_at if account else None
+        last = account.last_activity_at if account else None
+        count, total = collections.get(user.id, (0, 0))
+        rows.append(AgentRow(
+            agent=user, cash_on_hand=cash,
+            total_collected=(account.total_collected - account.total_reversed) if account else 0,
+            oldest_undeposited_at=oldest, last_activity_at=last,
+            registrations_month=registrations.get(user.id, 0), collections_month=count,
+            collected_month=total, pending_deposits=pending.get(user.id, 0),
+            flags=agent_flags(cash_on_hand=cash, oldest_undeposited_at=oldest,
+                              last_activity_at=last, created_at=user.created_at,
+                              cash_limit=branch.cash_limit, now=now,
+                              inactive_before=inactive_before, active=user.active)))
+    return sort_rows(rows, sort)
+
+
+def sort_rows(rows: list[AgentRow], sort: str) -> list[AgentRow]:
+    far_future = datetime.max
+    keys = {
+        # Most flags first, then most cash, then the oldest cash.
+        "worst": lambda r: (-len(r.flags), -r.cash_on_hand, r.oldest_undeposited_at or far_future,
+                            r.agent.username),
+        "cash": lambda r: (-r.cash_on_hand, r.agent.username),
+        "age": lambda r: (r.oldest_undeposited_at or far_future, r.agent.username),
+        "collected": lambda r: (-r.collected_month, r.agent.username),
+        "registrations": lambda r: (-r.registrations_month, r.agent.username),
+        "name": lambda r: (r.agent.full_name.lower(), r.agent.username),
+    }
+    return sorted(rows, key=keys.get(sort, keys["worst"]))
+
+
+@dataclass(frozen=True)
+class BranchTotals:
+    cash_on_hand: int
+    collected_today_count: int
+    collected_today: int
+    collected_month_count: int
+    collected_month: int
+    flagged_agents: int
+    agents: int
+    pending_deposits: int
+    pending_deposit_amount: int
+    pending_reversals: int
+
+
+def branch_totals(session: Session, branch: Branch, today: date, rows: list[AgentRow],
+                  deposits: list[Deposit], reversals: list[Reversal]) -> BranchTotals:
+    day_start = local_day_start_utc(today, branch.timezone)
+    valid = (Collection.branch_id == branch.id, Collection.id.not_in(reversed_collection_ids()))
+    day_count, day_sum = session.execute(
+        select(func.count(Collection.id), func.coalesce(func.sum(Collection.amount), 0))
+        .where(*valid, Collection.collected_at >= day_start)).one()
+    return BranchTotals(
+        cash_on_hand=sum(r.cash_on_hand for r in rows),
+        collected_today_count=day_count, collected_today=int(day_sum),
+        collected_month_count=sum(r.collections_month for r in rows),
+        collected_month=sum(r.collected_month for r in rows),
+        flagged_agents=sum(1 for r in rows if r.flags), agents=len(rows),
+        pending_deposits=len(deposits), pending_deposit_amount=sum(d.amount for d in deposits),
+        pending_reversals=len(reversals))
+
+
+def branch_agent(session: Session, branch_id: int,
+                 username: str) -> tuple[User, AgentAccount | None]:
+    """An agent of this branch by username, with its account; 404 (the same for one of
+    another branch) when there is none."""
+    found = session.execute(
+        select(User, AgentAccount).outerjoin(AgentAccount, AgentAccount.agent_id == User.id)
+        .where(User.username == (username or "")[:40], User.role == Role.AGENT,
+               User.branch_id == branch_id)).first()
+    if found is None:
+        raise DomainError("Agen tidak ditemukan.", status_code=404)
+    user, account = found
+    return user, account
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    at: datetime
+    kind: str
+    amount: int
+    balance: int
+    receipt_number: str | None
+    deposit_reference: str | None
+
+
+STATEMENT_LINES = 100  # entries per page of a statement
+
+
+@dataclass(frozen=True)
+class Statement:
+    date_from: date
+    date_to: date
+    opening: int             # at the start of the period
+    lines: list[StatementLine]  # this page's entries, with running balances
+    closing: int             # at the end of the period
+    money_in: int            # over the whole period
+    money_out: int
+    entries: int             # in the whole period
+    page: int = 1
+    pages: int = 1
+    page_opening: int = 0    # the balance before this page's first entry
+
+    @property
+    def page_closing(self) -> int:
+        return self.lines[-1].balance if self.lines else self.page_opening
+
+
+def statement(session: Session, agent_id: int, date_from: date, date_to: date,
+              zone: str, page: int = 1, per_page: int = STATEMENT_LINES) -> Statement:
+    """Opening balance, a page of entries with their running balance, closing balance.
+
+    The opening balance is the agent's cash on hand less every entry since the period
+    began, so the cost follows the period, not the agent's whole history."""
+    start = local_day_start_utc(date_from, zone)
+    end = local_day_start_utc(date_to + timedelta(days=1), zone)
+    in_period = LedgerEntry.created_at < end
+    cash = select(AgentAccount.cash_on_hand).where(AgentAccount.agent_id == agent_id)
+    since_start, money_in, money_out, entries, cash_now = session.execute(select(
+        func.coalesce(func.sum(LedgerEntry.amount), 0),
+        func.coalesce(func.sum(case((in_period & (LedgerEntry.amount > 0), LedgerEntry.amount),
+                                    else_=0)), 0),
+        func.coalesce(func.sum(case((in_period & (LedgerEntry.amount < 0), -LedgerEntry.amount),
+                                    else_=0)), 0),
+        func.count(case((in_period, 1))),
+        cash.scalar_subquery())
+        .where(LedgerEntry.agent_id == agent_id, LedgerEntry.created_at >= start)).one()
+    opening = int(cash_now or 0) - int(since_start)
+    pages = max(1, -(-entries // per_page))
+    page = min(max(page, 1), pages)
+    period = (LedgerEntry.agent_id == agent_id, LedgerEntry.created_at >= start,
+              LedgerEntry.created_at < end)
+    order = (LedgerEntry.created_at, LedgerEntry.id)
+    page_opening = opening
+    if page > 1:
+        earlier = (select(LedgerEntry.amount).where(*period).order_by(*order)
+                   .limit((page - 1) * per_page).subquery())
+        page_opening += int(session.scalar(select(func.coalesce(func.sum(earlier.c.amount), 0))))
+    rows = session.execute(
+        select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.amount,
+               Collection.receipt_number, Deposit.reference)
+        .outerjoin(Collection, Collection.id == LedgerEntry.collection_id)
+        .outerjoin(Deposit, Deposit.id == LedgerEntry.deposit_id)
+        .where(*period).order_by(*order)
+        .offset((page - 1) * per_page).limit(per_page)).all()
+    balance = page_opening
+    lines = []
+    for at, kind, amount, receipt, reference in rows:
+        balance += amount
+        lines.append(StatementLine(at, kind, amount, balance, receipt, reference))
+    return Statement(date_from, date_to, opening, lines, opening + int(money_in) - int(money_out),
+                     int(money_in), int(money_out), entries, page, pages, page_opening)

@@ -1,0 +1,56 @@
+"""Supervisor pages: the branch at a glance, every agent's cash, ageing and flags, and one
+agent's statement. The decisions live with what they decide (`deposits/`, `reversals/`)."""
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from ..domain import DomainError
+from ..domain.clock import utcnow
+from ..domain.inputs import parse_period
+from ..domain.months import add_months, month_of
+from ..extensions import db
+from ..pages import agents_page, supervisor_home_page
+from ..queries import supervision
+from ..queries.incentives import monthly_incentives
+from ..web import render_page, roles_required, today
+from . import bp
+
+
+@bp.get("")
+@roles_required("supervisor")
+def home():
+    return supervisor_home_page()
+
+
+@bp.get("/agents")
+@roles_required("supervisor")
+def agents():
+    return agents_page()
+
+
+@bp.get("/agents/<username>")
+@roles_required("supervisor")
+def agent(username: str):
+    agent, account = supervision.branch_agent(db.session, current_user.branch_id, username)
+    branch = current_user.branch
+    error = None
+    status = 200
+    try:
+        date_from, date_to = parse_period(request.args.get("from"), request.args.get("to"),
+                                          today())
+        statement = supervision.statement(db.session, agent.id, date_from, date_to,
+                                          branch.timezone,
+                                          page=request.args.get("page", 1, type=int) or 1,
+                                          per_page=supervision.STATEMENT_LINES)
+    except DomainError as problem:
+        error, status, statement = problem.text, problem.status_code, None
+    row = supervision.agent_rows(db.session, branch, today(), only=(agent, account))[0]
+    this_month = month_of(today())
+    incentives = monthly_incentives(db.session, agent.id, add_months(this_month, -1), 2,
+                                    branch.timezone)[::-1]  # this month first
+    return render_page("supervisor/agent.html", "supervisor/_statement.html", status=status,
+                       agent=agent, row=row, statement=statement, error=error,
+                       incentives=[i for i in incentives if i is not None],
+                       raw_from=(request.args.get("from") or "")[:20],
+                       raw_to=(request.args.get("to") or "")[:20], now=utcnow())
