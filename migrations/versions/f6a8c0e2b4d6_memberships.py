@@ -59,6 +59,9 @@ def upgrade():
 
 
 def downgrade():
+    """The history goes with the table: an upgrade gives each worker one membership again (the
+    one in force, as its row holds it), so earlier registrations of a member who lapsed and
+    registered again, and the agent and branch they were made by, cannot come back."""
     op.drop_index('ix_memberships_worker_registered', table_name='memberships')
     op.drop_index('ix_memberships_agent_registered', table_name='memberships')
     op.drop_table('memberships')
