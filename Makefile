@@ -24,7 +24,7 @@ PIP_TOOLS_VERSION := 7.6.2
 run: install-runtime
 	$(FLASK) init-db
 	$(FLASK) seed-demo
-	@echo "PERISAI demo: http://$(HOST):$(PORT) (Ctrl+C stops it; make reset-demo starts the data afresh)"
+	@echo "Starting the demo on $(HOST) port $(PORT): Ctrl+C stops it; make reset-demo starts its data afresh."
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Deletes the demo database (every payment and worker entered in the demo) and seeds it again.
