@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FLASK := PERISAI_DEV=1 $(BIN)/flask --app perisai
 
-.PHONY: run test install chromium bench clean translations
+.PHONY: run test test-fast install chromium bench clean translations
 
 run: install
 	$(FLASK) init-db
@@ -13,6 +13,11 @@ run: install
 
 test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The everyday subset: everything but the tests marked slow (big data, real gunicorn) and the
+# browser tests. PostgreSQL runs too when PERISAI_TEST_DATABASE_URL is set.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 install: $(VENV)/.installed
 
