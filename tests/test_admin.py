@@ -210,7 +210,11 @@ def test_password_reset_ends_sessions_and_the_new_password_works(app, client, au
     assert response.status_code == 303
     assert supervisor_client.get("/workers").status_code == 302
     event = events(app, "user.reset_password")[0]
-    assert event.object_id == "supervisor1" and "scrypt" not in (event.after or "")
+    stored_hash = user(app, "supervisor1").password_hash
+    recorded = (event.before or "") + (event.after or "")
+    assert event.object_id == "supervisor1"
+    assert "kata-sandi-baru" not in recorded and stored_hash not in recorded
+    assert stored_hash.split("$")[0] not in recorded  # not even the method and salt
     fresh = Auth(app.test_client())
     assert fresh.login("supervisor1", DEMO_PASSWORD).status_code != 303
     assert fresh.login("supervisor1", "kata-sandi-baru").status_code == 303

@@ -264,7 +264,7 @@ def test_tallies_follow_collections_and_reversals(app, client, auth, runner):
     html = client.get("/supervisor").get_data(as_text=True)
     response = client.post(f"/reversals/{reversal_id}/approve",
                            data={"csrf_token": form_key(html, "csrf_token")})
-    assert response.status_code in (200, 303)
+    assert response.status_code == 303
     with app.app_context():
         kept = set(db.session.execute(select(IncentiveTally.agent_id, IncentiveTally.month,
                                              IncentiveTally.member_month, IncentiveTally.amount)
