@@ -8,7 +8,7 @@ from sqlalchemy import event, select, update
 
 from conftest import csrf_token
 from helpers import form_key, nik_for, paid_receipt, relogin
-from markup import every, has
+from markup import every, has, link_targets, one, text_of
 from perisai.domain.clock import local_today, utcnow
 from perisai.extensions import db
 from perisai.models import AgentAccount, Branch, Deposit, LedgerEntry, User
@@ -36,11 +36,33 @@ def amounts(text):
 
 
 def row_order(html):
-    return re.findall(r'<tr id="agent-([a-z0-9_.]+)"', html)
+    """The usernames of the agents' table, top to bottom."""
+    return [row["id"].removeprefix("agent-") for row in every(html, 'tr[id^="agent-"]')]
 
 
 def row_of(html, username):
-    return re.search(rf'<tr id="agent-{username}">(.*?)</tr>', html, re.S).group(1)
+    return one(html, f'tr[id="agent-{username}"]')
+
+
+def flags_of(row) -> set[str]:
+    """The flags an agent's row shows as badges (class flag-<name>)."""
+    return {name.removeprefix("flag-") for badge in row.select(".badge")
+            for name in badge["class"] if name.startswith("flag-")}
+
+
+def statement_of(html):
+    return one(html, "section#statement")
+
+
+def statement_lines(statement):
+    """The ledger lines of a statement, without its opening and closing balances."""
+    return statement.select("tbody tr:not(.opening):not(.closing)")
+
+
+def figure_cards(html):
+    """(label, figure) of each figure on a dashboard: <span class="muted">label</span><b>figure</b>."""
+    return [(text_of(label), text_of(label.find_next_sibling("b")))
+            for label in every(html, "span.muted") if label.find_next_sibling("b") is not None]
 
 
 def set_account(app, username, **values):
@@ -63,10 +85,9 @@ def test_flags_and_worst_first(app, client, auth):
         db.session.commit()
     relogin(client, auth, "supervisor1")
     html = client.get("/supervisor/agents").get_data(as_text=True)
-    agent1, agent2 = row_of(html, "agent1"), row_of(html, "agent2")
-    assert "flag-held" in agent1 and "flag-over_limit" not in agent1 and "flag-inactive" not in agent1
-    assert "flag-inactive" in agent2 and "flag-held" not in agent2
-    assert "2 hari" in agent1
+    agent1, agent2 = flags_of(row_of(html, "agent1")), flags_of(row_of(html, "agent2"))
+    assert agent1 == {"held"} and agent2 == {"inactive"}
+    assert "2 hari" in text_of(row_of(html, "agent1"))
     assert set(row_order(html)) == {"agent1", "agent2"}  # agent3 is of another branch
     assert "agent3" not in html
 
@@ -75,7 +96,7 @@ def test_flags_and_worst_first(app, client, auth):
         db.session.execute(update(Branch).where(Branch.code == "BDG01").values(cash_limit=amount - 1))
         db.session.commit()
     html = client.get("/supervisor/agents").get_data(as_text=True)
-    assert "flag-over_limit" in row_of(html, "agent1")
+    assert flags_of(row_of(html, "agent1")) == {"held", "over_limit"}
     assert row_order(html) == ["agent1", "agent2"]
     # Sorted by name, then by registrations this month (agent1 registered one worker).
     assert row_order(client.get("/supervisor/agents?sort=name").get_data(as_text=True)) == ["agent2", "agent1"]
@@ -90,20 +111,20 @@ def test_row_figures_for_this_month(app, client, auth):
     _, second = paid_receipt(client, nik="3273015208950015", full_name="Sri Wahyuni")
     relogin(client, auth, "supervisor1")
     row = row_of(client.get("/supervisor/agents").get_data(as_text=True), "agent1")
-    cells = re.findall(r'<td class="num">(.*?)</td>', row, re.S)
+    cells = row.select("td.num")
     total = f"Rp{first + second:,}".replace(",", ".")
-    assert cells[0].startswith(total)  # cash on hand, then how long it has been held
-    assert cells[1].startswith(total)  # collected this month
+    assert text_of(cells[0]).startswith(total)  # cash on hand, then how long it has been held
+    assert text_of(cells[1]).startswith(total)  # collected this month
     # the demo seed registered 2 workers for agent1 this month; the test 2 more.
-    assert re.search(r'class="registrations">(\d+)<', cells[1]).group(1) == "4"
-    assert re.search(r'class="collections">(\d+)<', cells[1]).group(1) == "2"
+    assert text_of(one(cells[1], ".registrations")) == "4"
+    assert text_of(one(cells[1], ".collections")) == "2"
     # everything it ever collected (the demo's earlier payments too), less reversals
     with app.app_context():
         account = db.session.scalars(select(AgentAccount).join(User, User.id == AgentAccount.agent_id)
                                      .where(User.username == "agent1")).one()
         lifetime = account.total_collected - account.total_reversed
     assert lifetime >= first + second
-    assert re.search(r'<br>total (Rp[\d.]+)</small>', cells[1]).group(1) == \
+    assert re.search(r"total (Rp[\d.]+)$", text_of(cells[1])).group(1) == \
         f"Rp{lifetime:,}".replace(",", ".")
 
 
@@ -161,13 +182,14 @@ def test_statement_balances(app, client, auth):
         reversal_id = db.session.scalar(select(Reversal.id))
     client.post(f"/deposits/{deposit_id}/verify", data={"csrf_token": token(client)})
     client.post(f"/reversals/{reversal_id}/approve", data={"csrf_token": token(client)})
-    html = client.get("/supervisor/agents/agent1").get_data(as_text=True)
-    statement = re.search(r'<section id="statement">(.*?)</section>', html, re.S).group(1)
-    assert "Saldo awal" in statement and "Saldo akhir" in statement
-    assert number_a in statement and number_b in statement and "TRF-S1" in statement
-    rows = re.findall(r"<tr>(.*?)</tr>", statement, re.S)
-    balances = [amounts(r)[-1] for r in rows if "Rp" in r]
-    moves = [amounts(r)[0] for r in rows if "Rp" in r]
+    statement = statement_of(client.get("/supervisor/agents/agent1").get_data(as_text=True))
+    assert "Saldo awal" in text_of(one(statement, "tr.opening"))
+    assert "Saldo akhir" in text_of(one(statement, "tr.closing"))
+    assert {f"/receipts/{number_a}", f"/receipts/{number_b}"} <= set(link_targets(statement))
+    assert "TRF-S1" in text_of(statement)
+    rows = [text_of(row) for row in statement_lines(statement)]
+    balances = [amounts(r)[-1] for r in rows]
+    moves = [amounts(r)[0] for r in rows]
     assert moves == [a, b, -a, -b]
     assert balances == [a, a + b, b, 0]
 
@@ -187,12 +209,11 @@ def test_statement_balances(app, client, auth):
         assert whole.opening == 0 and len(whole.lines) == 4 and whole.closing == 0
         assert (whole.money_in, whole.money_out) == (a + b, a + b)
     earlier = (local_today("Asia/Jakarta") - timedelta(days=60)).isoformat()
-    statement_of = lambda path: re.search(r'<section id="statement">(.*?)</section>',
-                                          client.get(path).get_data(as_text=True), re.S).group(1)
-    this_month = statement_of("/supervisor/agents/agent1")
-    assert number_a not in this_month and number_b in this_month
-    assert amounts(re.search(r"Saldo awal.*?</tr>", this_month, re.S).group(0)) == [a]
-    assert number_a in statement_of(f"/supervisor/agents/agent1?from={earlier}")
+    this_month = statement_of(client.get("/supervisor/agents/agent1").get_data(as_text=True))
+    assert number_a not in text_of(this_month) and number_b in text_of(this_month)
+    assert amounts(text_of(one(this_month, "tr.opening"))) == [a]
+    earlier_page = client.get(f"/supervisor/agents/agent1?from={earlier}").get_data(as_text=True)
+    assert number_a in text_of(statement_of(earlier_page))
 
 
 def test_statement_period_errors_and_other_branch(app, client, auth):
@@ -234,11 +255,9 @@ def test_supervisor_home_shows_totals_and_the_queue(app, client, auth):
     response = client.get("/")  # `/` is the supervisor's dashboard itself, as /supervisor
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    card = r'<span class="muted">([^<]+)</span><b>([^<]+)</b>'
-    assert re.findall(card, html) == re.findall(card, client.get("/supervisor").get_data(as_text=True))
+    assert figure_cards(html) == figure_cards(client.get("/supervisor").get_data(as_text=True))
     figure = f"Rp{amount:,}".replace(",", ".")
-    cards = re.findall(r'<span class="muted">([^<]+)</span><b>([^<]+)</b>', html)
-    labels = dict(cards)
+    labels = dict(figure_cards(html))
     assert labels["Uang tunai di semua agen"] == figure
     assert labels["Diterima hari ini"] == figure
     assert labels["Diterima bulan ini"] == figure
@@ -348,7 +367,7 @@ def test_agent_months_follow_registrations_collections_and_reversals(app, client
     client.post(f"/reversals/{reversal_id}/approve", data={"csrf_token": token(client)})
     assert month_row() == (before[0] + 2, before[1] + 1, before[2] + a)
     page = client.get("/supervisor/agents?sort=name").get_data(as_text=True)
-    row = re.search(r'<tr id="agent-agent1".*?</tr>', page, re.S).group(0)
+    row = text_of(row_of(page, "agent1"))
     assert f"{before[1] + 1}" in row and f"Rp{before[2] + a:,}".replace(",", ".") in row
     with app.app_context():
         assert books.verify_books(db.session).months == []
