@@ -5,7 +5,7 @@ import re
 from datetime import date
 
 from conftest import Auth, csrf_token
-from markup import field_value, one, parse, text_of
+from markup import every, field_value, one, parse, text_of
 
 VALID = {
     "nik": "3273015208950007",  # Bandung, born 12-08-1995, female (day + 40)
@@ -88,6 +88,12 @@ def form_key(html: str, name: str = "idempotency_key") -> str:
     value = field_value(html, name)
     assert value, f"no field {name} with a value on the page"
     return value
+
+
+def figure_cards(page) -> dict[str, str]:
+    """The figures a dashboard shows, label -> figure: <span class="muted">label</span><b>figure</b>."""
+    return {text_of(label): text_of(label.find_next_sibling("b"))
+            for label in every(page, "span.muted") if label.find_next_sibling("b") is not None}
 
 
 def relogin(client, auth, username: str):

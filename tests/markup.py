@@ -52,3 +52,9 @@ def field_value(page, name: str, within: str = "") -> str | None:
 
 def link_targets(page, within: str = "") -> list[str]:
     return [a["href"] for a in _soup(page).select(f"{within} a[href]".strip())]
+
+
+def definitions(page) -> dict[str, str]:
+    """term -> description of every <dt>/<dd> pair on the page."""
+    return {text_of(term): text_of(term.find_next_sibling("dd")) for term in _soup(page).select("dt")
+            if term.find_next_sibling("dd") is not None}

@@ -2,7 +2,6 @@
 rules of `domain.status`, the dashboard shows the most overdue and links to the whole list."""
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
 import pytest
@@ -82,7 +81,7 @@ def test_pages_of_the_due_list_cover_everyone_once(app, client, auth):
     while True:
         html = client.get(f"/workers?due=1&page={page}").get_data(as_text=True)
         assert "Perlu ditagih" in html
-        seen += [int(n) for n in re.findall(r'<td><a href="/workers/(\d+)">', html)]
+        seen += [int(a["href"].removeprefix("/workers/")) for a in every(html, 'td > a[href^="/workers/"]')]
         if f"due=1&amp;page={page + 1}" not in html:
             break
         page += 1

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from conftest import Auth, csrf_token
 from markup import field_value, has, link_targets, one, text_of
-from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, issue_bill, receipt_from,
+from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, figure_cards, issue_bill, receipt_from,
                      register, worker_id_from)
 from perisai.domain.clock import local_day_start_utc, local_today, utcnow
 from perisai.domain.codes import grouped, is_well_formed
@@ -716,12 +716,10 @@ def test_public_pages_never_show_nik_birth_date_or_phone(app, agent, worker, pai
 # ---------------------------------------------------------------- agent dashboard
 
 def figures(body: str) -> dict:
-    def after(label):
-        match = re.search(re.escape(label) + r"</span><b>([^<]+)</b>", body)
-        return match.group(1) if match else None
+    cards = figure_cards(body)
     paid_count = re.search(r"(\d+) pembayaran", body)
-    return {"today": after("Diterima hari ini"), "cash": after("Uang tunai di tangan"),
-            "new": after("Peserta baru bulan ini"),
+    return {"today": cards.get("Diterima hari ini"), "cash": cards.get("Uang tunai di tangan"),
+            "new": cards.get("Peserta baru bulan ini"),
             "count": int(paid_count.group(1)) if paid_count else None}
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from conftest import csrf_token
-from helpers import form_key, nik_for, paid_receipt, relogin
+from helpers import figure_cards, form_key, nik_for, paid_receipt, relogin
 from markup import every, has, link_targets, one, text_of
 from perisai.domain.clock import local_today, utcnow
 from perisai.extensions import db
@@ -57,12 +57,6 @@ def statement_of(html):
 def statement_lines(statement):
     """The ledger lines of a statement, without its opening and closing balances."""
     return statement.select("tbody tr:not(.opening):not(.closing)")
-
-
-def figure_cards(html):
-    """(label, figure) of each figure on a dashboard: <span class="muted">label</span><b>figure</b>."""
-    return [(text_of(label), text_of(label.find_next_sibling("b")))
-            for label in every(html, "span.muted") if label.find_next_sibling("b") is not None]
 
 
 def set_account(app, username, **values):
@@ -257,7 +251,7 @@ def test_supervisor_home_shows_totals_and_the_queue(app, client, auth):
     html = response.get_data(as_text=True)
     assert figure_cards(html) == figure_cards(client.get("/supervisor").get_data(as_text=True))
     figure = f"Rp{amount:,}".replace(",", ".")
-    labels = dict(figure_cards(html))
+    labels = figure_cards(html)
     assert labels["Uang tunai di semua agen"] == figure
     assert labels["Diterima hari ini"] == figure
     assert labels["Diterima bulan ini"] == figure
