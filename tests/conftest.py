@@ -207,7 +207,7 @@ def database_url(backend, request):
 
 
 @pytest.fixture(scope="session")
-def _shared_apps(tmp_path_factory):
+def _shared_apps():
     """backend -> (app, its config as created), made on first use."""
     apps: dict[str, tuple[flask.Flask, dict]] = {}
     yield apps

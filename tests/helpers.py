@@ -66,6 +66,11 @@ def amount_of_bill(client, code: str) -> int:
     return int(shown.removeprefix("Rp").replace(".", ""))
 
 
+def public_slip_url(page) -> str:
+    """The public link of a slip, as the receipt page offers it to copy or share."""
+    return one(page, "input#slip-url")["value"]
+
+
 def receipt_from(response) -> str:
     return re.search(r"/receipts/(\d+)$", response.headers["Location"]).group(1)
 

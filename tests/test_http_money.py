@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from conftest import Auth, csrf_token
 from markup import field_value, has, link_targets, one, text_of
-from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, figure_cards, issue_bill, receipt_from,
-                     register, worker_id_from)
+from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, figure_cards, issue_bill,
+                     public_slip_url, receipt_from, register, worker_id_from)
 from perisai.domain.clock import local_day_start_utc, local_today, utcnow
 from perisai.domain.codes import grouped, is_well_formed
 from perisai.domain.months import add_months, month_of
@@ -546,7 +546,7 @@ def paid(agent, bill):
 
 def slip_url(client, number) -> str:
     html = client.get(f"/receipts/{number}").get_data(as_text=True)
-    return re.search(r'id="slip-url" value="([^"]+)"', html).group(1).replace("http://perisai.test", "")
+    return public_slip_url(html).replace("http://perisai.test", "")
 
 
 def test_receipt_page_for_the_agent(app, agent, worker, paid):

@@ -17,7 +17,7 @@ import pytest
 from conftest import csrf_token
 from markup import definitions
 from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, issue_bill, nik_for,
-                     receipt_from, register, worker_id_from)
+                     public_slip_url, receipt_from, register, worker_id_from)
 from test_access_matrix import ROLES, app_rules, build_world, case_for, login_as
 from test_faults import Phone, free_port
 
@@ -140,7 +140,8 @@ def full_story(client, auth, base: str = "") -> None:
     page = client.get(f"/workers/{worker_id}").get_data(as_text=True)
     assert STORY_NIK in page  # the owner sees it: the story did handle the data
     [member] = [value for value in definitions(page).values() if re.fullmatch(r"\d{11}", value)]
-    public = re.search(r'id="slip-url" value="http://perisai.test([^"]+)"', slip).group(1)
+    public = public_slip_url(slip).removeprefix("http://perisai.test")
+    assert public.startswith("/s/")
     auth.logout()
     client.get(public)
     client.get(f"/verify?receipt={number}&birth_date={STORY_BIRTH.isoformat()}")

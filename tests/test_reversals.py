@@ -1,6 +1,5 @@
 """Reversals over HTTP (maker-checker): the collecting agent asks, a supervisor of the branch
 decides, the requester never approves; approval reverses everything in one transaction."""
-import re
 from datetime import date
 
 import pytest
@@ -9,8 +8,9 @@ from sqlalchemy.exc import IntegrityError
 
 from conftest import csrf_token
 from markup import field_value, has, one, text_of
-from helpers import (amount_of_bill, bill_code_from, collect_form, form_key, issue_bill, paid_receipt,
-                     receipt_from, register, relogin, worker_id_from)
+from helpers import (amount_of_bill, bill_code_from, collect_form, form_key, issue_bill,
+                     paid_receipt, public_slip_url, receipt_from, register, relogin,
+                     worker_id_from)
 from perisai.extensions import db
 from perisai.models import (AgentAccount, AuditEvent, Bill, Collection, Deposit, LedgerEntry, Reversal,
                             User, Worker)
@@ -85,7 +85,7 @@ def test_request_then_approve_reverses_bill_member_cash_and_slip(app, client, au
     # The public slip and the receipt now say "DIBATALKAN"; the collection row is still there.
     slip = client.get(f"/receipts/{number}").get_data(as_text=True)
     assert "DIBATALKAN" in slip
-    public_url = re.search(r'id="slip-url" value="([^"]+)"', slip).group(1)
+    public_url = public_slip_url(slip)
     relogin(client, auth, "agent1")
     assert "DIBATALKAN" in client.get(public_url.replace("http://perisai.test", "")).get_data(as_text=True)
     second = client.post(f"/reversals/{reversal_id}/approve", data={"csrf_token": token(client)})
