@@ -19,7 +19,7 @@ DEV_LOCK := requirements-dev.lock
 LOCK_VENV := .venv-lock
 PIP_TOOLS_VERSION := 7.6.2
 
-.PHONY: run reset-demo test install install-runtime lock chromium bench clean translations
+.PHONY: run reset-demo test test-fast install install-runtime lock chromium bench clean translations
 
 run: install-runtime
 	$(FLASK) init-db
@@ -35,6 +35,11 @@ reset-demo: install-runtime
 
 test: install chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The everyday subset: everything but the tests marked slow (big data, real gunicorn) and the
+# browser tests. PostgreSQL runs too when PERISAI_TEST_DATABASE_URL is set.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 # Development environment: the development lock, then the project itself (editable, no deps).
 install: $(VENV)/.installed-dev

@@ -5,6 +5,7 @@ import re
 from datetime import date
 
 from conftest import Auth, csrf_token
+from markup import every, field_value, one, parse, text_of
 
 VALID = {
     "nik": "3273015208950007",  # Bandung, born 12-08-1995, female (day + 40)
@@ -51,16 +52,23 @@ def bill_code_from(response) -> str:
 
 def collect_form(client, code: str) -> dict:
     """The confirm form as the server rendered it: code, fresh idempotency key, CSRF token."""
-    html = client.get(f"/collect?code={code}").get_data(as_text=True)
-    key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    return {"code": code, "idempotency_key": key, "csrf_token": token}
+    page = parse(client.get(f"/collect?code={code}"))
+    key = field_value(page, "idempotency_key", within="form")
+    assert key, f"no confirm form for code {code}"
+    return {"code": code, "idempotency_key": key,
+            "csrf_token": field_value(page, "csrf_token", within="form") or ""}
 
 
 def amount_of_bill(client, code: str) -> int:
-    html = client.get(f"/bills/{code}").get_data(as_text=True)
-    text = re.search(r'class="big">Rp([\d.]+)<', html).group(1)
-    return int(text.replace(".", ""))
+    """The amount the bill page shows in big figures."""
+    shown = text_of(one(client.get(f"/bills/{code}"), ".big"))
+    assert re.fullmatch(r"Rp[\d.]+", shown), shown
+    return int(shown.removeprefix("Rp").replace(".", ""))
+
+
+def public_slip_url(page) -> str:
+    """The public link of a slip, as the receipt page offers it to copy or share."""
+    return one(page, "input#slip-url")["value"]
 
 
 def receipt_from(response) -> str:
@@ -81,7 +89,16 @@ def paid_receipt(client, months: int = 1, **overrides) -> tuple[str, int]:
 
 
 def form_key(html: str, name: str = "idempotency_key") -> str:
-    return re.search(rf'name="{name}" value="([^"]+)"', html).group(1)
+    """The value of the first field `name` on the page (an idempotency key, a CSRF token)."""
+    value = field_value(html, name)
+    assert value, f"no field {name} with a value on the page"
+    return value
+
+
+def figure_cards(page) -> dict[str, str]:
+    """The figures a dashboard shows, label -> figure: <span class="muted">label</span><b>figure</b>."""
+    return {text_of(label): text_of(label.find_next_sibling("b"))
+            for label in every(page, "span.muted") if label.find_next_sibling("b") is not None}
 
 
 def relogin(client, auth, username: str):

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import DEMO_PASSWORD, csrf_token
 from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, issue_bill, nik_for,
-                     receipt_from, register, worker_id_from)
+                     public_slip_url, receipt_from, register, worker_id_from)
 from perisai.extensions import db
 
 ROLES = ("anonymous", "agent1", "agent2", "agent3", "supervisor1", "supervisor2", "admin")
@@ -222,7 +222,7 @@ def build_world(client, auth) -> World:
     assert response.status_code == 303, response.get_data(as_text=True)
     receipt = receipt_from(response)
     slip = client.get(f"/receipts/{receipt}").get_data(as_text=True)
-    token = re.search(r'id="slip-url" value="[^"]*/s/([^"]+)"', slip).group(1)
+    token = public_slip_url(slip).split("/s/", 1)[1]
     open_code = bill_code_from(issue_bill(client, worker_id, 1))
     page = client.get(f"/workers/{worker_id}").get_data(as_text=True)
     member = re.search(r"\b(\d{11})\b", page.replace(" ", "")).group(1)

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import DEMO_PASSWORD, Auth, csrf_token
+from markup import every
 from helpers import (amount_of_bill, bill_code_from, collect_form, issue_bill, login_client, register,
                      worker_id_from)
 from perisai.domain.clock import local_today
@@ -62,6 +63,7 @@ def test_admin_sees_every_page(client, auth, path):
     assert client.get(path).status_code == 200
 
 
+@pytest.mark.csrf
 def test_post_without_csrf_token_is_refused(app, client, auth):
     auth.login("admin")
     response = client.post("/admin/branches", data={"code": "SBY01", "name": "Surabaya",
@@ -208,7 +210,11 @@ def test_password_reset_ends_sessions_and_the_new_password_works(app, client, au
     assert response.status_code == 303
     assert supervisor_client.get("/workers").status_code == 302
     event = events(app, "user.reset_password")[0]
-    assert event.object_id == "supervisor1" and "scrypt" not in (event.after or "")
+    stored_hash = user(app, "supervisor1").password_hash
+    recorded = (event.before or "") + (event.after or "")
+    assert event.object_id == "supervisor1"
+    assert "kata-sandi-baru" not in recorded and stored_hash not in recorded
+    assert stored_hash.split("$")[0] not in recorded  # not even the method and salt
     fresh = Auth(app.test_client())
     assert fresh.login("supervisor1", DEMO_PASSWORD).status_code != 303
     assert fresh.login("supervisor1", "kata-sandi-baru").status_code == 303
@@ -259,7 +265,9 @@ def test_admin_adds_a_future_rate_and_past_ones_stay_read_only(app, client, auth
     auth.login("admin")
     page = client.get("/admin/rates").get_data(as_text=True)
     assert "2015-07" in page and "berlaku" in page
-    assert 'action="/admin/rates/' not in page  # no edit form for an existing rate
+    # The only rate form adds a new one: no edit form for an existing rate.
+    assert [form["action"] for form in every(page, 'form[method="post"]')
+            if form["action"].startswith("/admin/rates")] == ["/admin/rates"]
     next_month = add_months(month_of(local_today("Asia/Jakarta")), 1)
     response = post(client, "/admin/rates", dict(RATE, effective_from=f"{next_month:%Y-%m}"))
     assert response.status_code == 303, response.get_data(as_text=True)

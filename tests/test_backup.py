@@ -47,6 +47,7 @@ def collect_all(app, bills, stop: threading.Event, done: list) -> None:
         session.remove()
 
 
+@pytest.mark.slow  # writes while copying, restores, verifies: ~5 s
 def test_backup_while_collecting_restores_and_verifies(app, runner, tmp_path):
     bills = seed_billed_workers(app, 120, start=6000)
     stop, done = threading.Event(), []

@@ -3,17 +3,20 @@ changes nothing; no GET route changes the database."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from flask import Request
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.datastructures import ImmutableMultiDict
 
 import perisai
 from conftest import csrf_token
+from markup import every, field_value, parse
 from perisai.extensions import db
 from test_access_matrix import case_for, ROLES, app_rules, build_world, login_as, post_data
 
@@ -36,6 +39,7 @@ def post_routes(app) -> list[str]:
     return sorted(rule for rule, methods in app_rules(app).items() if "POST" in methods)
 
 
+@pytest.mark.csrf
 @pytest.mark.parametrize("role", ["anonymous", "agent1", "supervisor1", "admin"])
 def test_post_without_valid_token_is_refused(app, client, auth, role):
     world = build_world(client, auth)
@@ -66,11 +70,16 @@ def test_post_without_valid_token_is_refused(app, client, auth, role):
             if headers:
                 assert "<html" not in body, f"{label}: htmx got a full page from POST {url}"
     assert row_counts(app) == before, "a refused POST changed the database"
-    # The session is still usable: a forged token must not have logged anyone out.
-    assert client.get("/" if role != "anonymous" else "/cek").status_code in (200, 302)
+    # The session is as it was: a refused POST (to /logout, /login …) logged nobody out or in.
+    home = client.get("/")
+    if role == "anonymous":
+        assert home.status_code == 302 and urlsplit(home.headers["Location"]).path == "/login"
+    else:
+        assert home.status_code == 200, f"a refused POST logged {role} out"
     print(f"\nCSRF: {tried} forged POSTs to {len(routes)} routes refused as {role}")
 
 
+@pytest.mark.csrf
 def test_htmx_header_token_is_accepted(client, auth):
     """htmx sends the token in X-CSRFToken (hx-headers on <body>): that must work."""
     auth.login("agent1")
@@ -80,12 +89,52 @@ def test_htmx_header_token_is_accepted(client, auth):
     assert response.status_code == 200
 
 
+@pytest.mark.csrf
 def test_token_of_another_session_is_refused(app, client, auth):
     other = app.test_client()
     stolen = csrf_token(other, "/login")
     auth.login("agent1")
     response = client.post("/workers/new/check", data={"nik": "1", "csrf_token": stolen})
     assert response.status_code == 400
+
+
+@pytest.mark.csrf
+@pytest.mark.parametrize("role", ROLES)
+def test_every_form_that_posts_carries_the_session_token(app, client, auth, role):
+    """Every POST form on every page a role can open sends the CSRF token, and every full page
+    gives htmx the same token in <body hx-headers>: what the other tests, which run with CSRF
+    off, no longer scrape from each page."""
+    world = build_world(client, auth)
+    login_as(client, role)
+    serializer = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token")  # Flask-WTF's
+    session_token = serializer.loads(csrf_token(client, "/cek"))
+
+    def carries_session_token(signed: str | None) -> bool:
+        return signed is not None and serializer.loads(signed) == session_token
+
+    forms = pages = 0
+    for rule, methods in app_rules(app).items():
+        if "GET" not in methods:
+            continue
+        url = world.fill(case_for(rule, "GET").url)
+        response = client.get(url)
+        html = response.get_data(as_text=True)  # a streamed CSV is read to its end
+        response.close()
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        page = parse(html)
+        for form in every(page, "form"):
+            if form.get("method", "get").lower() != "post":
+                continue
+            forms += 1
+            assert carries_session_token(field_value(form, "csrf_token")), \
+                f"a POST form to {form.get('action')} on {url} as {role} has no valid token"
+        body = page.body
+        pages += 1
+        assert body is not None, url
+        headers = json.loads(body["hx-headers"])
+        assert list(headers) == ["X-CSRFToken"] and carries_session_token(headers["X-CSRFToken"]), url
+    assert pages >= 3 and forms >= 1, (pages, forms)
 
 
 # --- no GET changes anything, whatever query parameters it is given ---------------------------

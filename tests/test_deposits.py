@@ -1,11 +1,10 @@
 """Deposits over HTTP: an agent declares, a supervisor of the same branch verifies once or
 rejects; bad amounts and a second verification change nothing."""
-import re
-
 import pytest
 from sqlalchemy import func, select
 
 from helpers import form_key, paid_receipt, relogin
+from markup import field_value, has, one, parse, text_of
 from perisai.extensions import db
 from perisai.models import AgentAccount, AuditEvent, Deposit, LedgerEntry, User
 from perisai.commands import books
@@ -34,9 +33,10 @@ def audit_actions(app):
 
 
 def deposit_form(client, **fields):
-    html = client.get("/").get_data(as_text=True)
-    assert 'id="deposit"' in html
-    data = {"idempotency_key": form_key(html), "csrf_token": form_key(html, "csrf_token"),
+    page = parse(client.get("/"))
+    assert has(page, '#deposit form[action="/deposits"]')
+    data = {"idempotency_key": field_value(page, "idempotency_key", within="#deposit"),
+            "csrf_token": field_value(page, "csrf_token", within="#deposit") or "",
             "amount": "", "reference": "TRF-0001"}
     data.update(fields)
     return data
@@ -68,7 +68,7 @@ def test_declare_verify_moves_cash_once(app, client, auth):
 
     as_supervisor(client, auth)
     listing = client.get("/supervisor/agents").get_data(as_text=True)
-    assert f'id="deposit-{deposit.id}"' in listing and "BRI 123456" in listing
+    assert "BRI 123456" in text_of(one(listing, f"#deposit-{deposit.id}"))
     token = decision_token(client)
     response = client.post(f"/deposits/{deposit.id}/verify", data={"csrf_token": token})
     assert response.status_code == 303
@@ -105,7 +105,7 @@ def test_bad_amounts_are_refused_and_nothing_changes(app, client, auth, typed, m
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert message in html
-    assert 'id="deposit"' in html and "Perlu ditagih" in html  # the same dashboard, full page
+    assert has(html, "#deposit form") and "Perlu ditagih" in html  # the same dashboard, full page
     assert deposits_of(app, "agent1") == []
     assert account_of(app, "agent1").cash_on_hand == amount
     assert len(audit_actions(app)) == events
@@ -118,7 +118,8 @@ def test_reference_is_required_and_the_typed_values_stay(app, client, auth):
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "nomor referensi" in html
-    assert 'value="10000"' in html and 'value="catatan saya"' in html
+    assert field_value(html, "amount", within="#deposit") == "10000"
+    assert field_value(html, "note", within="#deposit") == "catatan saya"
     assert deposits_of(app, "agent1") == []
 
 
@@ -200,14 +201,14 @@ def test_htmx_verify_swaps_the_item(app, client, auth):
     [deposit] = deposits_of(app, "agent1")
     as_supervisor(client, auth)
     listing = client.get("/supervisor/agents").get_data(as_text=True)
-    form = re.search(rf'<form method="post" action="/deposits/{deposit.id}/verify"(.*?)>', listing, re.S).group(1)
-    assert f'hx-post="/deposits/{deposit.id}/verify"' in form
-    assert f'hx-target="#deposit-{deposit.id}"' in form and "hx-disabled-elt" in form
+    form = one(listing, f'form[method="post"][action="/deposits/{deposit.id}/verify"]')
+    assert form["hx-post"] == f"/deposits/{deposit.id}/verify"
+    assert form["hx-target"] == f"#deposit-{deposit.id}" and form.has_attr("hx-disabled-elt")
     response = client.post(f"/deposits/{deposit.id}/verify", data={"csrf_token": decision_token(client)},
                            headers={"HX-Request": "true"})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert f'id="deposit-{deposit.id}"' in html and "Terverifikasi" in html and "<html" not in html
+    assert "Terverifikasi" in text_of(one(html, f"#deposit-{deposit.id}")) and "<html" not in html
     assert account_of(app, "agent1").cash_on_hand == 0
 
 

@@ -2,13 +2,13 @@
 rules of `domain.status`, the dashboard shows the most overdue and links to the whole list."""
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
 
 from helpers import nik_for
+from markup import every, link_targets
 from perisai.domain.months import add_months, month_of
 from perisai.domain.status import ARREARS, AWAITING, membership_status
 from perisai.extensions import db
@@ -75,13 +75,13 @@ def test_pages_of_the_due_list_cover_everyone_once(app, client, auth):
         assert [b.worker.id for b in first] == expected[:BEHIND_LIMIT] and more
     auth.login("agent2")
     board = client.get("/").get_data(as_text=True)
-    assert board.count('class="badge ') >= BEHIND_LIMIT
-    assert 'href="/workers?due=1"' in board
+    assert len(every(board, "td .badge")) >= BEHIND_LIMIT
+    assert "/workers?due=1" in link_targets(board)
     seen, page = [], 1
     while True:
         html = client.get(f"/workers?due=1&page={page}").get_data(as_text=True)
         assert "Perlu ditagih" in html
-        seen += [int(n) for n in re.findall(r'<td><a href="/workers/(\d+)">', html)]
+        seen += [int(a["href"].removeprefix("/workers/")) for a in every(html, 'td > a[href^="/workers/"]')]
         if f"due=1&amp;page={page + 1}" not in html:
             break
         page += 1

@@ -88,6 +88,7 @@ def test_language_switch_sets_the_cookie_and_redirects(client, auth):
     assert '<html lang="id">' in body and "Kata sandi" in body
 
 
+@pytest.mark.csrf
 def test_language_switch_needs_the_csrf_token(client):
     response = client.post("/lang", data={"lang": "en", "next": "/login"})
     assert response.status_code == 400

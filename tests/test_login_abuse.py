@@ -63,9 +63,7 @@ def make_app(database_url, tmp_path):
 
 def attempt(client, username, password, address="10.0.0.1"):
     environ = {"REMOTE_ADDR": address}
-    html = client.get("/login", environ_base=environ).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+    return client.post("/login", data={"username": username, "password": password},
                        environ_base=environ)
 
 
@@ -139,6 +137,7 @@ def test_messages_do_not_reveal_whether_a_username_exists(client):
     assert "Nama pengguna atau kata sandi salah." in wrong_body
 
 
+@pytest.mark.csrf
 def test_new_session_on_login(client):
     token_before = csrf_token(client, "/login")
     with client.session_transaction() as session:
@@ -184,15 +183,16 @@ def test_idle_session_expires_after_30_minutes(app, client, auth, monkeypatch):
 def test_secret_key_rotation_keeps_slips_and_sessions_with_fallback(make_app, client, auth):
     """Rotating SECRET_KEY: with the old key in SECRET_KEY_FALLBACKS, printed slip links and
     open sessions keep working; without it, they stop (a slip link then says 'not found')."""
-    from helpers import (amount_of_bill, bill_code_from, collect_form, issue_bill, receipt_from,
-                         register, worker_id_from)
+    from helpers import (amount_of_bill, bill_code_from, collect_form, issue_bill, public_slip_url,
+                         receipt_from, register, worker_id_from)
     auth.login("agent1")
     worker_id = worker_id_from(register(client))
     code = bill_code_from(issue_bill(client, worker_id, 1))
     number = receipt_from(client.post("/collect", data=dict(collect_form(client, code),
                                                              amount=str(amount_of_bill(client, code)))))
     slip = client.get(f"/receipts/{number}").get_data(as_text=True)
-    slip_path = re.search(r'id="slip-url" value="http://perisai.test([^"]+)"', slip).group(1)
+    slip_path = public_slip_url(slip).removeprefix("http://perisai.test")
+    assert slip_path.startswith("/s/")
     old_session = client.get_cookie("session", domain="perisai.test").value
 
     rotated = make_app(RATELIMIT_ENABLED=False, SECRET_KEY="new-secret-key",
@@ -232,6 +232,35 @@ def test_no_open_redirect_after_login_or_language_switch(app, target):
         path = parts.path
         assert path.startswith("/") and not path.startswith("//") and "\\" not in path \
             and "\t" not in path, location
+
+
+def test_production_hashes_with_scrypt_and_unknown_names_cost_the_same(make_app, monkeypatch):
+    """The other tests hash with one PBKDF2 round. Production uses scrypt, and a login for a name
+    that does not exist checks the password against an scrypt hash too, so that answer takes
+    as long as a wrong password for a real name (the timing tells no usernames)."""
+    from perisai import passwords
+    from perisai.commands import SYSTEM
+    from perisai.commands.accounts import create_user
+    from perisai.models import User
+    from sqlalchemy import select
+    app = make_app(RATELIMIT_ENABLED=False, PASSWORD_HASH_METHOD=None)
+    with app.app_context():
+        create_user(db.session, username="agent8", full_name="Agen Delapan", role="agent",
+                    branch_code="BDG01", password="kata-sandi-asli", actor=SYSTEM)
+        stored = db.session.scalar(select(User.password_hash).where(User.username == "agent8"))
+        db.session.remove()
+    assert stored.startswith("scrypt:")
+    checked = []
+    real_check = passwords.check_password_hash
+    monkeypatch.setattr(passwords, "check_password_hash",
+                        lambda hashed, password: checked.append(hashed.split("$")[0])
+                        or real_check(hashed, password))
+    client = app.test_client()
+    assert attempt(client, "agent8", "salah-sandi-1").status_code == 422
+    assert attempt(client, "nobody.here", "salah-sandi-1").status_code == 422
+    assert [method.split(":")[0] for method in checked] == ["scrypt", "scrypt"]
+    assert checked[0] == checked[1]  # the same parameters, so the same work
+    assert attempt(client, "agent8", "kata-sandi-asli").status_code == 303
 
 
 # --- the per-username slowdown: waits that grow, never a lock-out ------------------------------
@@ -397,7 +426,8 @@ def test_cookies_are_secure_when_served_over_https(make_app, setting, proxy, req
     scheme = "https" if secure and not setting else "http"
     request_kwargs = dict(request_kwargs, headers=dict(request_kwargs.get("headers", {}),
                                                        Referer=f"{scheme}://perisai.test/login"))
-    app = make_app(RATELIMIT_ENABLED=False, SESSION_COOKIE_SECURE=setting, BEHIND_PROXY=proxy)
+    app = make_app(RATELIMIT_ENABLED=False, SESSION_COOKIE_SECURE=setting, BEHIND_PROXY=proxy,
+                   WTF_CSRF_ENABLED=True)
     client = app.test_client()
     for cookie in session_and_lang_cookies(client, **request_kwargs):
         attributes = cookie_attributes(cookie)

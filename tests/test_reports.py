@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from conftest import Auth, csrf_token
+from markup import every, has, one, text_of
 from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, issue_bill, receipt_from,
                      register, worker_id_from)
 from perisai.domain.clock import local_today, utcnow
@@ -139,6 +140,7 @@ def test_branch_isolation(app, client, auth, paid):
     assert client.get("/reports/agents.csv?month=2026-11").status_code == 403
 
 
+@pytest.mark.csrf
 def test_supervisor_never_gets_full_nik_and_admin_full_nik_is_audited(app, client, auth, paid):
     def audited():
         with app.app_context():
@@ -239,16 +241,17 @@ def test_agent_summary_for_a_month(app, client, auth, paid):
 def test_report_links_are_on_the_reports_page(app, client, auth):
     auth.login("supervisor1")
     html = client.get("/reports").get_data(as_text=True)
-    assert 'action="/reports/collections.csv"' in html and 'action="/reports/agents.csv"' in html
+    forms = {(form.get("method", "get").lower(), form["action"]) for form in every(html, "form")}
+    assert {("get", "/reports/collections.csv"), ("get", "/reports/agents.csv")} <= forms
     assert "full_nik" not in html and "NIK lengkap" not in html
-    assert 'method="post" action="/reports/collections.csv"' not in html
-    # The admin also gets the full-NIK form: a POST with a CSRF token, not a link or a checkbox.
+    assert ("post", "/reports/collections.csv") not in forms
+    # The admin also gets the full-NIK form: a POST (with the CSRF token), not a link or a checkbox.
     admin = logged_in(app, "admin").get("/reports").get_data(as_text=True)
     assert "full_nik" not in admin
-    start = admin.index('<form method="post" action="/reports/collections.csv"')
-    form = admin[start:admin.index("</form>", start)]
-    assert 'name="csrf_token"' in form and 'name="branch"' in form
-    assert 'name="from"' in form and 'name="to"' in form and "Unduh dengan NIK lengkap" in form
+    form = one(admin, 'form[method="post"][action="/reports/collections.csv"]')
+    assert has(form, '[name="csrf_token"]') and has(form, '[name="branch"]')
+    assert has(form, '[name="from"]') and has(form, '[name="to"]')
+    assert "Unduh dengan NIK lengkap" in text_of(form)
 
 
 # --- a big branch -------------------------------------------------------------------------

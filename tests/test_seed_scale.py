@@ -1,13 +1,14 @@
 """`seed-scale` fills a database whose money adds up and whose rows the app can use."""
 from __future__ import annotations
 
-import re
 
 import pytest
 from sqlalchemy import func, select
 from stdnum import damm
 
 from conftest import csrf_token
+from helpers import figure_cards
+from markup import every, link_targets, text_of
 from perisai.domain.clock import local_today
 from perisai.domain.codes import BILL_CODE_LENGTH, MEMBER_NUMBER_LENGTH, is_well_formed
 from perisai.domain.status import membership_status
@@ -148,19 +149,19 @@ def test_supervisor_agents_page_comes_in_pages(app, client, runner):
                                            "csrf_token": csrf_token(client)})
     assert response.status_code == 303
     first = client.get("/supervisor/agents?sort=name").get_data(as_text=True)
-    assert first.count('<tr id="agent-') == 50
+    assert len(every(first, 'tr[id^="agent-"]')) == 50
     assert "Halaman 1/5" in first and "sort=name&amp;page=2" in first
     last = client.get("/supervisor/agents?sort=name&page=99").get_data(as_text=True)
-    assert last.count('<tr id="agent-') == 10 and "Halaman 5/5" in last
+    assert len(every(last, 'tr[id^="agent-"]')) == 10 and "Halaman 5/5" in last
     seen = set()
     for page in (1, 2, 3, 4, 5):
         html = client.get(f"/supervisor/agents?sort=name&page={page}").get_data(as_text=True)
-        seen |= set(re.findall(r'<tr id="agent-([a-z0-9_.]+)"', html))
+        seen |= {row["id"] for row in every(html, 'tr[id^="agent-"]')}
     assert len(seen) == 210
     # The home page names the ten agents who most need attention and links to the rest.
     home = client.get("/supervisor").get_data(as_text=True)
-    flagged = int(re.search(r"Agen perlu perhatian</span><b>(\d+)</b>", home).group(1))
+    flagged = int(figure_cards(home)["Agen perlu perhatian"])
     assert flagged > 10
-    listed = re.search(r"<h2>Agen perlu perhatian</h2>\s*<ul>(.*?)</ul>", home, re.S).group(1)
-    assert listed.count("<li>") == 10
-    assert f"({flagged} perlu perhatian)" in home and 'href="/supervisor/agents"' in home
+    heading = next(h for h in every(home, "h2") if text_of(h) == "Agen perlu perhatian")
+    assert len(heading.find_next_sibling("ul").find_all("li")) == 10
+    assert f"({flagged} perlu perhatian)" in home and "/supervisor/agents" in link_targets(home)

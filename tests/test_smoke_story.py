@@ -1,8 +1,7 @@
 """The agent's whole day over real HTTP: register, bill, collect, slip, public check."""
-import re
 
-from helpers import (amount_of_bill, bill_code_from, collect_form, issue_bill, receipt_from,
-                     register, worker_id_from)
+from helpers import (amount_of_bill, bill_code_from, collect_form, issue_bill, public_slip_url,
+                     receipt_from, register, worker_id_from)
 
 
 def test_agent_story_end_to_end(client, auth):
@@ -22,7 +21,7 @@ def test_agent_story_end_to_end(client, auth):
     number = receipt_from(response)
     slip = client.get(f"/receipts/{number}").get_data(as_text=True)
     assert "SAH" in slip and "************0007" in slip
-    public_url = re.search(r'id="slip-url" value="([^"]+)"', slip).group(1)
+    public_url = public_slip_url(slip)
     auth.logout()
     public = client.get(public_url.replace("http://perisai.test", ""))
     assert public.status_code == 200

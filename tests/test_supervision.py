@@ -6,7 +6,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import event, select, update
 
-from helpers import form_key, nik_for, paid_receipt, relogin
+from conftest import csrf_token
+from helpers import figure_cards, form_key, nik_for, paid_receipt, relogin
+from markup import every, has, link_targets, one, text_of
 from perisai.domain.clock import local_today, utcnow
 from perisai.extensions import db
 from perisai.models import AgentAccount, Branch, Deposit, LedgerEntry, User
@@ -18,7 +20,7 @@ from perisai.queries import supervision
 
 
 def token(client):
-    return form_key(client.get("/", follow_redirects=True).get_data(as_text=True), "csrf_token")
+    return csrf_token(client, "/")
 
 
 def declare(client, amount, reference):
@@ -34,11 +36,27 @@ def amounts(text):
 
 
 def row_order(html):
-    return re.findall(r'<tr id="agent-([a-z0-9_.]+)"', html)
+    """The usernames of the agents' table, top to bottom."""
+    return [row["id"].removeprefix("agent-") for row in every(html, 'tr[id^="agent-"]')]
 
 
 def row_of(html, username):
-    return re.search(rf'<tr id="agent-{username}">(.*?)</tr>', html, re.S).group(1)
+    return one(html, f'tr[id="agent-{username}"]')
+
+
+def flags_of(row) -> set[str]:
+    """The flags an agent's row shows as badges (class flag-<name>)."""
+    return {name.removeprefix("flag-") for badge in row.select(".badge")
+            for name in badge["class"] if name.startswith("flag-")}
+
+
+def statement_of(html):
+    return one(html, "section#statement")
+
+
+def statement_lines(statement):
+    """The ledger lines of a statement, without its opening and closing balances."""
+    return statement.select("tbody tr:not(.opening):not(.closing)")
 
 
 def set_account(app, username, **values):
@@ -61,10 +79,9 @@ def test_flags_and_worst_first(app, client, auth):
         db.session.commit()
     relogin(client, auth, "supervisor1")
     html = client.get("/supervisor/agents").get_data(as_text=True)
-    agent1, agent2 = row_of(html, "agent1"), row_of(html, "agent2")
-    assert "flag-held" in agent1 and "flag-over_limit" not in agent1 and "flag-inactive" not in agent1
-    assert "flag-inactive" in agent2 and "flag-held" not in agent2
-    assert "2 hari" in agent1
+    agent1, agent2 = flags_of(row_of(html, "agent1")), flags_of(row_of(html, "agent2"))
+    assert agent1 == {"held"} and agent2 == {"inactive"}
+    assert "2 hari" in text_of(row_of(html, "agent1"))
     assert set(row_order(html)) == {"agent1", "agent2"}  # agent3 is of another branch
     assert "agent3" not in html
 
@@ -73,7 +90,7 @@ def test_flags_and_worst_first(app, client, auth):
         db.session.execute(update(Branch).where(Branch.code == "BDG01").values(cash_limit=amount - 1))
         db.session.commit()
     html = client.get("/supervisor/agents").get_data(as_text=True)
-    assert "flag-over_limit" in row_of(html, "agent1")
+    assert flags_of(row_of(html, "agent1")) == {"held", "over_limit"}
     assert row_order(html) == ["agent1", "agent2"]
     # Sorted by name, then by registrations this month (agent1 registered one worker).
     assert row_order(client.get("/supervisor/agents?sort=name").get_data(as_text=True)) == ["agent2", "agent1"]
@@ -88,20 +105,20 @@ def test_row_figures_for_this_month(app, client, auth):
     _, second = paid_receipt(client, nik="3273015208950015", full_name="Sri Wahyuni")
     relogin(client, auth, "supervisor1")
     row = row_of(client.get("/supervisor/agents").get_data(as_text=True), "agent1")
-    cells = re.findall(r'<td class="num">(.*?)</td>', row, re.S)
+    cells = row.select("td.num")
     total = f"Rp{first + second:,}".replace(",", ".")
-    assert cells[0].startswith(total)  # cash on hand, then how long it has been held
-    assert cells[1].startswith(total)  # collected this month
+    assert text_of(cells[0]).startswith(total)  # cash on hand, then how long it has been held
+    assert text_of(cells[1]).startswith(total)  # collected this month
     # the demo seed registered 2 workers for agent1 this month; the test 2 more.
-    assert re.search(r'class="registrations">(\d+)<', cells[1]).group(1) == "4"
-    assert re.search(r'class="collections">(\d+)<', cells[1]).group(1) == "2"
+    assert text_of(one(cells[1], ".registrations")) == "4"
+    assert text_of(one(cells[1], ".collections")) == "2"
     # everything it ever collected (the demo's earlier payments too), less reversals
     with app.app_context():
         account = db.session.scalars(select(AgentAccount).join(User, User.id == AgentAccount.agent_id)
                                      .where(User.username == "agent1")).one()
         lifetime = account.total_collected - account.total_reversed
     assert lifetime >= first + second
-    assert re.search(r'<br>total (Rp[\d.]+)</small>', cells[1]).group(1) == \
+    assert re.search(r"total (Rp[\d.]+)$", text_of(cells[1])).group(1) == \
         f"Rp{lifetime:,}".replace(",", ".")
 
 
@@ -159,13 +176,14 @@ def test_statement_balances(app, client, auth):
         reversal_id = db.session.scalar(select(Reversal.id))
     client.post(f"/deposits/{deposit_id}/verify", data={"csrf_token": token(client)})
     client.post(f"/reversals/{reversal_id}/approve", data={"csrf_token": token(client)})
-    html = client.get("/supervisor/agents/agent1").get_data(as_text=True)
-    statement = re.search(r'<section id="statement">(.*?)</section>', html, re.S).group(1)
-    assert "Saldo awal" in statement and "Saldo akhir" in statement
-    assert number_a in statement and number_b in statement and "TRF-S1" in statement
-    rows = re.findall(r"<tr>(.*?)</tr>", statement, re.S)
-    balances = [amounts(r)[-1] for r in rows if "Rp" in r]
-    moves = [amounts(r)[0] for r in rows if "Rp" in r]
+    statement = statement_of(client.get("/supervisor/agents/agent1").get_data(as_text=True))
+    assert "Saldo awal" in text_of(one(statement, "tr.opening"))
+    assert "Saldo akhir" in text_of(one(statement, "tr.closing"))
+    assert {f"/receipts/{number_a}", f"/receipts/{number_b}"} <= set(link_targets(statement))
+    assert "TRF-S1" in text_of(statement)
+    rows = [text_of(row) for row in statement_lines(statement)]
+    balances = [amounts(r)[-1] for r in rows]
+    moves = [amounts(r)[0] for r in rows]
     assert moves == [a, b, -a, -b]
     assert balances == [a, a + b, b, 0]
 
@@ -185,12 +203,11 @@ def test_statement_balances(app, client, auth):
         assert whole.opening == 0 and len(whole.lines) == 4 and whole.closing == 0
         assert (whole.money_in, whole.money_out) == (a + b, a + b)
     earlier = (local_today("Asia/Jakarta") - timedelta(days=60)).isoformat()
-    statement_of = lambda path: re.search(r'<section id="statement">(.*?)</section>',
-                                          client.get(path).get_data(as_text=True), re.S).group(1)
-    this_month = statement_of("/supervisor/agents/agent1")
-    assert number_a not in this_month and number_b in this_month
-    assert amounts(re.search(r"Saldo awal.*?</tr>", this_month, re.S).group(0)) == [a]
-    assert number_a in statement_of(f"/supervisor/agents/agent1?from={earlier}")
+    this_month = statement_of(client.get("/supervisor/agents/agent1").get_data(as_text=True))
+    assert number_a not in text_of(this_month) and number_b in text_of(this_month)
+    assert amounts(text_of(one(this_month, "tr.opening"))) == [a]
+    earlier_page = client.get(f"/supervisor/agents/agent1?from={earlier}").get_data(as_text=True)
+    assert number_a in text_of(statement_of(earlier_page))
 
 
 def test_statement_period_errors_and_other_branch(app, client, auth):
@@ -198,7 +215,7 @@ def test_statement_period_errors_and_other_branch(app, client, auth):
     for query in ("from=kemarin", "from=2026-05-10&to=2026-05-01", "from=2020-01-01&to=2026-01-01"):
         response = client.get(f"/supervisor/agents/agent1?{query}")
         assert response.status_code == 422, query
-        assert 'class="flash error"' in response.get_data(as_text=True)
+        assert has(response, ".flash.error")
     response = client.get("/supervisor/agents/agent1?from=2026-13-01",
                           headers={"HX-Request": "true"})
     assert response.status_code == 422
@@ -220,7 +237,7 @@ def test_agent_page_htmx_sort_gives_the_table_only(app, client, auth):
     html = response.get_data(as_text=True)
     assert html.startswith('<section id="agents">') and "<html" not in html
     full = client.get("/supervisor/agents?sort=cash").get_data(as_text=True)
-    assert "<html" in full and 'id="queue"' in full
+    assert "<html" in full and has(full, "main #queue")
 
 
 def test_supervisor_home_shows_totals_and_the_queue(app, client, auth):
@@ -232,17 +249,17 @@ def test_supervisor_home_shows_totals_and_the_queue(app, client, auth):
     response = client.get("/")  # `/` is the supervisor's dashboard itself, as /supervisor
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    card = r'<span class="muted">([^<]+)</span><b>([^<]+)</b>'
-    assert re.findall(card, html) == re.findall(card, client.get("/supervisor").get_data(as_text=True))
+    assert figure_cards(html) == figure_cards(client.get("/supervisor").get_data(as_text=True))
     figure = f"Rp{amount:,}".replace(",", ".")
-    cards = re.findall(r'<span class="muted">([^<]+)</span><b>([^<]+)</b>', html)
-    labels = dict(cards)
+    labels = figure_cards(html)
     assert labels["Uang tunai di semua agen"] == figure
     assert labels["Diterima hari ini"] == figure
     assert labels["Diterima bulan ini"] == figure
     assert labels["Menunggu tindakan"] == "2"
     assert "TRF-H1" in html and number in html
-    assert 'action="/deposits/' in html and 'action="/reversals/' in html
+    actions = [form["action"] for form in every(html, 'form[method="post"]')]
+    assert any(action.startswith("/deposits/") for action in actions), actions
+    assert any(action.startswith("/reversals/") for action in actions), actions
     # Deciding from the home page returns there.
     with app.app_context():
         deposit_id = db.session.scalar(select(Deposit.id))
@@ -344,7 +361,7 @@ def test_agent_months_follow_registrations_collections_and_reversals(app, client
     client.post(f"/reversals/{reversal_id}/approve", data={"csrf_token": token(client)})
     assert month_row() == (before[0] + 2, before[1] + 1, before[2] + a)
     page = client.get("/supervisor/agents?sort=name").get_data(as_text=True)
-    row = re.search(r'<tr id="agent-agent1".*?</tr>', page, re.S).group(0)
+    row = text_of(row_of(page, "agent1"))
     assert f"{before[1] + 1}" in row and f"Rp{before[2] + a:,}".replace(",", ".") in row
     with app.app_context():
         assert books.verify_books(db.session).months == []
