@@ -98,7 +98,7 @@ def register_worker(session: Session, registration: Registration, *, agent: User
                 "member_number": worker.member_number, "nik_last4": registration.nik[-4:],
                 "programs": worker.programs, "declared_income": worker.declared_income,
                 "agent_id": agent_id, "branch_id": branch_id,
-                "sponsored_through": worker.paid_through})
+                "sponsored_through": worker.paid_through, **_minor(registration)})
     except IntegrityError as error:
         if session.scalar(select(Worker.id).where(Worker.nik == registration.nik)):
             raise Conflict(DUPLICATE) from error
@@ -143,4 +143,11 @@ def _reregister(session: Session, worker: Worker, registration: Registration, *,
         "member_number": worker.member_number, "nik_last4": worker.nik[-4:],
         "programs": worker.programs, "declared_income": worker.declared_income,
         "agent_id": agent_id, "branch_id": branch_id, "first_month": worker.first_month,
-        "sponsored_through": worker.paid_through, "heirs_replaced": heirs_replaced})
+        "sponsored_through": worker.paid_through, "heirs_replaced": heirs_replaced,
+        **_minor(registration)})
+
+
+def _minor(registration: Registration) -> dict:
+    """A worker aged 15-17 is registered only once the agent confirmed the worker really works:
+    the audit event records that confirmation (UU 13/2003 art. 68-69)."""
+    return {"minor_works_confirmed": True} if registration.minor_works_confirmed else {}

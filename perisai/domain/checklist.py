@@ -19,7 +19,12 @@ from .rates import RateBook
 from .text import Day, Money, Text, text
 
 MAX_AGE = 65
-AGE_LABEL = text("Usia di bawah %(max)d tahun", max=MAX_AGE)
+# A child does not work (UU 13/2003 art. 68-69): under 15 is refused; 15-17 only once the agent
+# confirms the worker really works (the `minor_works` box), and the confirmation is recorded.
+MIN_AGE = 15
+ADULT_AGE = 18
+AGE_LABEL = text("Usia %(min)d sampai di bawah %(max)d tahun", min=MIN_AGE, max=MAX_AGE)
+MINOR_WORKS_FIELD = "minor_works"
 MAX_OCCUPATIONS = 2
 HEIR_RELATIONS = ("suami", "istri", "anak", "ayah", "ibu", "saudara kandung", "lainnya")
 FIELD_LIMITS = {"nik": 32, "full_name": 120, "birth_date": 10, "sex": 1, "phone": 20,
@@ -37,6 +42,7 @@ class Item:
     label: str
     state: str  # ok | missing | bad
     message: str | Text = ""  # a fixed text (N_) or a Text with values
+    confirm_field: str | None = None  # a checkbox the agent ticks to settle this line
 
     @property
     def ok(self) -> bool:
@@ -57,6 +63,8 @@ class Registration:
     programs: int
     heir_name: str
     heir_relation: str
+    # True when the worker is 15-17 and the agent confirmed the worker really works.
+    minor_works_confirmed: bool = False
 
 
 @dataclass
@@ -194,12 +202,27 @@ def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
         add(Item("nik_sex", N_("Jenis kelamin cocok dengan NIK"), MISSING,
                  N_("Perlu NIK dan jenis kelamin.")))
 
+    minor_works = False
     if birth_date:
         age = age_on(birth_date, today)
-        young_enough = age < MAX_AGE
-        add(Item("age", AGE_LABEL, OK if young_enough else BAD,
-                 "" if young_enough else text("Usia %(age)d tahun: pendaftaran hanya untuk usia "
-                                              "di bawah %(max)d tahun.", age=age, max=MAX_AGE)))
+        if age >= MAX_AGE:
+            add(Item("age", AGE_LABEL, BAD, text("Usia %(age)d tahun: pendaftaran hanya untuk "
+                                                 "usia di bawah %(max)d tahun.",
+                                                 age=age, max=MAX_AGE)))
+        elif age < MIN_AGE:
+            add(Item("age", AGE_LABEL, BAD, text("Usia %(age)d tahun: anak di bawah %(min)d tahun "
+                                                 "tidak boleh bekerja (UU 13/2003) dan tidak bisa "
+                                                 "didaftarkan.", age=age, min=MIN_AGE)))
+        else:
+            add(Item("age", AGE_LABEL, OK))
+        if MIN_AGE <= age < ADULT_AGE:
+            minor_works = bool(raw.get(MINOR_WORKS_FIELD))
+            add(Item("minor_works", N_("Pekerja di bawah 18 tahun benar-benar bekerja"),
+                     OK if minor_works else MISSING,
+                     "" if minor_works else
+                     text("Pekerja berusia %(age)d tahun. Pastikan ia sendiri benar-benar bekerja "
+                          "(bukan anak yang ikut orang tua), lalu centang.", age=age),
+                     confirm_field=MINOR_WORKS_FIELD))
     else:
         add(Item("age", AGE_LABEL, MISSING, N_("Perlu tanggal lahir.")))
 
@@ -306,7 +329,7 @@ def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
             nik=nik, full_name=full_name, birth_date=birth_date, sex=sex, phone=phone,
             address=address, occupation=occupation, occupation2=occupation2,
             declared_income=income, programs=programs, heir_name=heir_name,
-            heir_relation=heir_relation)
+            heir_relation=heir_relation, minor_works_confirmed=minor_works)
     return result
 
 

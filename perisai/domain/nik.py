@@ -33,7 +33,16 @@ def validation_error(number: str) -> str | Text | None:
         stdnum_nik.validate(number)
     except ValidationError:
         return N_("NIK tidak sah: kode wilayah atau tanggal lahir di dalamnya tidak dikenal.")
+    if not _real_day_field(int(number[6:8])):
+        # python-stdnum takes the day modulo 40, so 81-91 would pass as a woman born on the
+        # 1st-11th; a KTP only ever carries 01-31 (men) or 41-71 (women).
+        return N_("NIK tidak sah: angka tanggal lahir di dalamnya (angka ke-7 dan ke-8) harus "
+                  "01-31, atau 41-71 untuk perempuan.")
     return None
+
+
+def _real_day_field(day: int) -> bool:
+    return 1 <= day <= 31 or 41 <= day <= 71
 
 
 def facts(number: str) -> NikFacts:

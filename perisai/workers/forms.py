@@ -37,6 +37,8 @@ class RegistrationForm(FlaskForm):
     heir_relation = StringField(_l("Hubungan ahli waris"))
     doc_ktp = BooleanField(_l("KTP asli sudah saya periksa"))
     doc_kk = BooleanField(_l("Kartu Keluarga sudah saya periksa"))
+    # Shown on the checklist line of a worker aged 15-17 (domain.checklist.MINOR_WORKS_FIELD).
+    minor_works = BooleanField(_l("Saya sudah memastikan pekerja ini benar-benar bekerja"))
     consent = BooleanField(_l("Pekerja setuju datanya diproses untuk kepesertaan BPJS Ketenagakerjaan"))
 
     def raw(self) -> dict:

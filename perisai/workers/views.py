@@ -102,7 +102,7 @@ def check():
     """The live checklist: htmx posts the form here as the agent types."""
     form = RegistrationForm()
     result, _ = _check(form)
-    return render_template("workers/_checklist.html", result=result)
+    return render_template("workers/_checklist.html", result=result, form=form)
 
 
 @bp.get("/<int:worker_id>")
