@@ -271,7 +271,12 @@ class Collection(db.Model):
     months: Mapped[int] = mapped_column(SmallInteger)
     first_month: Mapped[date] = mapped_column(Date)
     last_month: Mapped[date] = mapped_column(Date)
+    # When the cash was taken (the agent's `taken_at` when it was recorded offline): the cash,
+    # the incentives and the ageing count from here. `received_at` is when the record reached
+    # the server (NULL in rows from before it was kept: they arrived as they were taken).
     collected_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    received_at: Mapped[datetime | None] = mapped_column(DateTime)
+    late_review: Mapped[str | None] = mapped_column(String(10))
 
     bill: Mapped[Bill] = relationship()
     agent: Mapped[User] = relationship()
@@ -280,11 +285,25 @@ class Collection(db.Model):
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("late_review IS NULL OR late_review IN ('pending', 'seen')",
+                        name="known_late_review"),
+        Index("ix_collections_pending_review", "branch_id", **_open_only("late_review = 'pending'")),
         Index("ix_collections_agent_time_cover", "agent_id", "collected_at", "worker_id",
               "first_month", "months", "amount"),
         Index("ix_collections_branch_time_agent", "branch_id", "collected_at", "agent_id", "amount"),
         Index("ix_collections_worker_time", "worker_id", "collected_at"),
     )
+
+
+class RegistrationKey(db.Model):
+    """The idempotency key of a registration form that was recorded, and a digest of what it
+    said: the same key with the same content answers with the same worker, other content 409."""
+    __tablename__ = "registration_keys"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    content_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Reversal(db.Model):

@@ -97,7 +97,7 @@ def test_supervisor_gets_one_row_per_collection_with_masked_nik(app, client, aut
     assert "attachment" in response.headers["Content-Disposition"]
     rows = rows_of(response)
     assert rows[0] == ["kuitansi", "waktu (WIB)", "agen", "nomor_peserta", "nik", "bulan", "jumlah",
-                       "status", "referensi_setoran"]
+                       "status", "referensi_setoran", "sampai_di_server (WIB)", "terlambat"]
     body = rows[1:]
     assert [row[0] for row in body] == [number for number, _ in receipts]
     with app.app_context():
@@ -115,6 +115,7 @@ def test_supervisor_gets_one_row_per_collection_with_masked_nik(app, client, aut
     # FIFO: the first deposit covered the first payment, the second the third; the reversed one
     # and the one still in hand have none.
     assert [row[8] for row in body] == ["TRF-0001", "", "TRF-0002", ""]
+    assert [row[10] for row in body] == ["tidak"] * 4  # recorded online, as they were taken
 
 
 def test_fifo_reference_is_the_deposit_that_covered_the_last_rupiah(app, client, auth):

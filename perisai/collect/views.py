@@ -2,11 +2,12 @@
 from flask import request, url_for
 from flask_login import current_user
 
-from ..commands.collecting import AlreadyPaid, collect as record_collection
+from ..commands.collecting import AlreadyPaid, KeyUsed, collect as record_collection
 from ..domain import DomainError
 from ..domain.bills import require_amount
 from ..domain.codes import parse_code
 from ..domain.inputs import is_form_key, new_form_key, parse_rupiah
+from ..domain.lateness import parse_taken_at
 from ..domain.statuses import BillStatus
 from ..extensions import db
 from ..pages import receipt_page
@@ -55,12 +56,18 @@ def collect_post():
         code = parse_code((form.code.data or "")[:40])
         bill = bill_for_agent(db.session, code, current_user)
         amount = require_amount(parse_rupiah((form.amount.data or "")[:20]))
+        taken_at = parse_taken_at(request.form.get("taken_at"))
         collection, _created = record_collection(
             db.session, code=code, amount=amount, idempotency_key=form.idempotency_key.data or "",
-            agent=current_user, actor=current_actor(), today=today())
+            agent=current_user, actor=current_actor(), today=today(), taken_at=taken_at)
     except AlreadyPaid as paid:
         return render_page("collect/paid.html", "collect/_paid.html", status=409,
                            collection=paid.collection)
+    except KeyUsed as used:
+        if used.collection is None:
+            return _collect_page(CollectForm(formdata=None), error=used.text, status=409)
+        return render_page("collect/paid.html", "collect/_paid.html", status=409,
+                           collection=used.collection, key_used=True)
     except DomainError as error:
         if bill is not None:
             db.session.refresh(bill)

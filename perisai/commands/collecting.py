@@ -12,6 +12,7 @@ from ..domain.bills import UNKNOWN_CODE, check_amount, check_collector, check_pa
 from ..domain.clock import utcnow
 from ..domain.codes import RECEIPT_NUMBER_LENGTH, random_number
 from ..domain.inputs import require_form_key
+from ..domain.lateness import check_taken_at, review_for
 from ..domain.status import membership_status
 from ..domain.statuses import BillStatus
 from ..models import Bill, Collection, User, Worker
@@ -30,6 +31,15 @@ class AlreadyPaid(Conflict):
         self.collection = collection
 
 
+class KeyUsed(Conflict):
+    """The form's key was used already for another payment (another code or amount).
+    `collection` is that first payment when the same agent made it, else None."""
+
+    def __init__(self, collection: Collection | None):
+        super().__init__(USED_FORM)
+        self.collection = collection
+
+
 def _receipt_number(session: Session) -> str:
     while True:
         number = random_number(RECEIPT_NUMBER_LENGTH)
@@ -43,14 +53,19 @@ def _collection_by_key(session: Session, key: str) -> Collection | None:
 
 def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
             agent: User, actor: Actor, today: date,
-            now: datetime | None = None) -> tuple[Collection, bool]:
-    """Record the cash. Returns (collection, created). A retry with the same key returns the
-    first collection with created=False; another payment of a paid bill raises AlreadyPaid."""
+            now: datetime | None = None,
+            taken_at: datetime | None = None) -> tuple[Collection, bool]:
+    """Record the cash. Returns (collection, created). A retry with the same key and content
+    returns the first collection with created=False (same key, other content: KeyUsed);
+    another payment of a paid bill raises AlreadyPaid.
+
+    `taken_at` (naive UTC) is when the agent took the cash while offline; the cash counts from
+    then, and the arrival time is kept beside it (`domain.lateness`)."""
     require_form_key(idempotency_key)
     agent_id, branch_id = agent.id, agent.branch_id
     earlier = _collection_by_key(session, idempotency_key)
     if earlier is not None:
-        return _replay(earlier, agent_id, code)
+        return _replay(earlier, agent_id, code, amount)
     try:
         with write_transaction(session):
             now = now or utcnow()
@@ -59,11 +74,13 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
                 raise DomainError(UNKNOWN_CODE, status_code=404)
             check_collector(bill_branch_id=bill.branch_id, bill_agent_id=bill.agent_id,
                             agent_id=agent_id, branch_id=branch_id)
-            state = effective_status(bill.status, bill.expires_at, now)
+            taken = check_taken_at(taken_at, bill_created=bill.created_at, now=now)
+            # A code still open when the cash was taken offline is honoured after it expired.
+            state = effective_status(bill.status, bill.expires_at, taken)
             if state == BillStatus.PAID:
                 paid = session.scalars(select(Collection).where(Collection.bill_id == bill.id)).one()
                 if paid.idempotency_key == idempotency_key:
-                    return _replay(paid, agent_id, code)
+                    return _replay(paid, agent_id, code, amount)
                 raise AlreadyPaid(paid)
             check_payable(state)
             check_amount(amount, bill.amount)
@@ -84,7 +101,8 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
                 receipt_number=_receipt_number(session), bill_id=bill.id,
                 idempotency_key=idempotency_key, agent_id=agent_id, branch_id=branch_id,
                 worker_id=worker.id, amount=bill.amount, months=bill.months,
-                first_month=bill.first_month, last_month=bill.last_month, collected_at=now)
+                first_month=bill.first_month, last_month=bill.last_month, collected_at=taken,
+                received_at=now, late_review=review_for(taken, now))
             session.add(collection)
             session.flush()
             before = {"paid_through": worker.paid_through}
@@ -96,13 +114,14 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
             audit.record(session, actor, "collection.record", "collection",
                          collection.receipt_number, before=before,
                          after={"bill": bill.code, "amount": collection.amount,
-                                "worker_id": worker.id, "paid_through": worker.paid_through})
+                                "worker_id": worker.id, "paid_through": worker.paid_through,
+                                **({"taken_at": taken} if taken != now else {})})
     except IntegrityError:
         # A simultaneous submission won the race (PostgreSQL): answer as it was answered.
         session.rollback()
         earlier = _collection_by_key(session, idempotency_key)
         if earlier is not None:
-            return _replay(earlier, agent_id, code)
+            return _replay(earlier, agent_id, code, amount)
         paid = session.scalars(select(Collection).join(Bill).where(Bill.code == code)).first()
         if paid is not None:
             raise AlreadyPaid(paid)
@@ -110,9 +129,13 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
     return collection, True
 
 
-def _replay(collection: Collection, agent_id: int, code: str) -> tuple[Collection, bool]:
-    """The first answer again, but only for the same agent and the same code: a key that was
-    used for another bill must never pass off that bill's receipt as this one's."""
-    if collection.agent_id != agent_id or collection.bill.code != code:
-        raise DomainError(USED_FORM, status_code=409)
+def _replay(collection: Collection, agent_id: int, code: str,
+            amount: int) -> tuple[Collection, bool]:
+    """The first answer again, but only for the same agent, code and amount: a key that was
+    used for another payment must never pass off that payment's receipt as this one's. The
+    agent who made the first payment is told its receipt number; another agent nothing."""
+    if collection.agent_id != agent_id:
+        raise KeyUsed(None)
+    if collection.bill.code != code or collection.amount != amount:
+        raise KeyUsed(collection)
     return collection, False

@@ -19,12 +19,14 @@ from ..domain.codes import MEMBER_NUMBER_LENGTH, random_number
 from ..domain.months import month_of
 from ..domain.status import LAPSED, MembershipStatus, membership_status
 from ..domain.statuses import BillStatus
-from ..models import Bill, Heir, User, Worker
+from ..models import Bill, Heir, RegistrationKey, User, Worker
 from . import Actor, audit, books
 from .sponsorship import apply_sponsor_cover
 from .tx import lock, write_transaction
 
 DUPLICATE = "NIK ini sudah terdaftar. Satu NIK hanya boleh satu kepesertaan."
+KEY_USED = ("Formulir ini sudah dipakai untuk pendaftaran lain. Tidak ada yang dicatat lagi. "
+            "Buka formulir baru untuk pekerja ini.")
 
 
 def _status(worker: Worker, today: date) -> MembershipStatus:
@@ -64,13 +66,17 @@ def _fill(worker: Worker, registration: Registration, *, agent_id: int, branch_i
 
 
 def register_worker(session: Session, registration: Registration, *, agent: User, actor: Actor,
-                    today: date) -> Worker:
+                    today: date, idempotency_key: str | None = None,
+                    content_digest: str = "") -> Worker:
     """Create the worker, its heir and the audit event in one transaction; or, when the member
     holding this NIK has lapsed, re-activate that worker (see `_reregister`).
 
     A second registration of the same NIK, even at the same moment, raises Conflict: the unique
     index on `workers.nik` decides between simultaneous new ones, and the lock on the existing
     row between simultaneous re-registrations (the second then finds the member active).
+
+    With `idempotency_key`, the key and the digest of the form are kept with the registration,
+    so a resent form is answered with this worker (`queries.workers.registration_key`).
     """
     agent_id, branch_id = agent.id, agent.branch_id
     try:
@@ -82,6 +88,7 @@ def register_worker(session: Session, registration: Registration, *, agent: User
                     raise Conflict(DUPLICATE)
                 _reregister(session, existing, registration, agent_id=agent_id,
                             branch_id=branch_id, actor=actor, today=today)
+                _keep_key(session, idempotency_key, content_digest, existing.id, agent_id)
                 return existing
             now = utcnow()
             worker = Worker(nik=registration.nik, member_number=_new_member_number(session))
@@ -94,6 +101,7 @@ def register_worker(session: Session, registration: Registration, *, agent: User
             session.add(Heir(worker_id=worker.id, name=registration.heir_name,
                              relation=registration.heir_relation))
             books.on_registration(session, worker, renewal=False)
+            _keep_key(session, idempotency_key, content_digest, worker.id, agent_id)
             audit.record(session, actor, "worker.register", "worker", worker.id, after={
                 "member_number": worker.member_number, "nik_last4": registration.nik[-4:],
                 "programs": worker.programs, "declared_income": worker.declared_income,
@@ -102,8 +110,17 @@ def register_worker(session: Session, registration: Registration, *, agent: User
     except IntegrityError as error:
         if session.scalar(select(Worker.id).where(Worker.nik == registration.nik)):
             raise Conflict(DUPLICATE) from error
+        if idempotency_key and session.get(RegistrationKey, idempotency_key) is not None:
+            raise Conflict(KEY_USED) from error
         raise
     return worker
+
+
+def _keep_key(session: Session, key: str | None, digest: str, worker_id: int,
+              agent_id: int) -> None:
+    if key:
+        session.add(RegistrationKey(key=key, worker_id=worker_id, agent_id=agent_id,
+                                    content_digest=digest))
 
 
 def _reregister(session: Session, worker: Worker, registration: Registration, *, agent_id: int,

@@ -5,6 +5,7 @@ Bahasa Indonesia what to type instead.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from datetime import date
@@ -31,6 +32,14 @@ def require_form_key(value: str | None) -> str:
     if not is_form_key(value):
         raise DomainError(STALE_FORM)
     return value
+
+
+def form_digest(fields: dict) -> str:
+    """What a form said, as one digest: the same fields typed the same way give the same
+    digest (spaces collapsed), so a resent form is recognised and a changed one is not."""
+    parts = [f"{name}={clean_text(str(fields[name] if fields[name] is not None else ''))}"
+             for name in sorted(fields)]
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "replace")).hexdigest()
 
 
 def clean_text(value: str | None) -> str:

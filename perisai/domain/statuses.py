@@ -53,3 +53,10 @@ REVERSAL_LABELS = {ReversalStatus.PENDING: N_("Menunggu persetujuan pengawas"),
                    ReversalStatus.REJECTED: N_("Ditolak")}
 LEDGER_LABELS = {LedgerKind.COLLECTION: N_("Terima bayar"), LedgerKind.REVERSAL: N_("Pembatalan"),
                  LedgerKind.DEPOSIT: N_("Setoran")}
+
+
+class LateReview(StrEnum):
+    """A collection that reached the server more than 72 hours after the cash was taken waits
+    for a supervisor's look: an offline entry is also a way to backdate cash."""
+    PENDING = "pending"
+    SEEN = "seen"

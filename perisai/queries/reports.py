@@ -22,6 +22,7 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from ..domain.clock import ZONE_LABELS, local_day_start_utc, to_local
+from ..domain.lateness import is_late
 from ..domain.months import add_months
 from ..domain.nik import masked
 from ..domain.statuses import LedgerKind, ReversalStatus, Role
@@ -30,7 +31,7 @@ from . import reversed_collection_ids
 
 CHUNK = 64 * 1024
 COLLECTION_COLUMNS = ["kuitansi", "waktu", "agen", "nomor_peserta", "nik", "bulan", "jumlah",
-                      "status", "referensi_setoran"]
+                      "status", "referensi_setoran", "sampai_di_server", "terlambat"]
 AGENT_COLUMNS = ["agen", "nama", "pendaftaran", "penerimaan", "jumlah_diterima",
                  "jumlah_dibatalkan", "setoran_diverifikasi", "jumlah_disetor",
                  "uang_di_tangan_akhir_bulan"]
@@ -91,7 +92,7 @@ def collections_query(branch_id: int, period: Period):
     valid_amount = case((approved.id.is_(None), Collection.amount), else_=0)
     history = (select(Collection.id, Collection.branch_id, Collection.agent_id,
                       Collection.worker_id, Collection.receipt_number, Collection.collected_at,
-                      Collection.first_month, Collection.last_month, Collection.amount,
+                      Collection.received_at, Collection.first_month, Collection.last_month, Collection.amount,
                       approved.id.is_not(None).label("is_reversed"),
                       func.sum(valid_amount).over(
                           partition_by=Collection.agent_id,
@@ -114,7 +115,8 @@ def collections_query(branch_id: int, period: Period):
     status = case((history.c.is_reversed, literal("dibatalkan")), else_=literal("sah"))
     return (select(history.c.receipt_number, history.c.collected_at, User.username,
                    Worker.member_number, Worker.nik, history.c.first_month, history.c.last_month,
-                   history.c.amount, status.label("status"), deposited.c.reference)
+                   history.c.amount, status.label("status"), deposited.c.reference,
+                   history.c.received_at)
             .select_from(history)
             .join(User, User.id == history.c.agent_id)
             .join(Worker, Worker.id == history.c.worker_id)
@@ -133,13 +135,19 @@ def collection_rows(session: Session, branch_id: int, period: Period, zone: str,
     label = ZONE_LABELS.get(zone, zone)
 
     def rows():
-        yield COLLECTION_COLUMNS[:1] + [f"waktu ({label})"] + COLLECTION_COLUMNS[2:]
+        yield (COLLECTION_COLUMNS[:1] + [f"waktu ({label})"] + COLLECTION_COLUMNS[2:9]
+               + [f"sampai_di_server ({label})"] + COLLECTION_COLUMNS[10:])
         result = session.execute(collections_query(branch_id, period).execution_options(
             yield_per=500, stream_results=True))
-        for (receipt, at, agent, member, nik, first, last, amount, status, reference) in result:
+        for (receipt, at, agent, member, nik, first, last, amount, status, reference,
+             received) in result:
+            # "waktu" is when the cash was taken; a record that reached the server more than
+            # 10 minutes later (taken offline) is marked late.
             yield [receipt, to_local(at, zone).strftime("%Y-%m-%d %H:%M:%S"), agent, member,
                    nik if full_nik else masked(nik), _months(first, last), amount, status,
-                   reference or ""]
+                   reference or "",
+                   to_local(received or at, zone).strftime("%Y-%m-%d %H:%M:%S"),
+                   "ya" if is_late(at, received) else "tidak"]
         result.close()
 
     return _chunks(rows())

@@ -12,7 +12,8 @@ from ..domain import DomainError, N_
 from ..domain.clock import local_day_start_utc, utcnow
 from ..domain.flags import agent_flags, inactive_threshold
 from ..domain.months import month_of
-from ..domain.statuses import DepositStatus, Role
+from ..domain.lateness import is_late
+from ..domain.statuses import DepositStatus, LateReview, Role
 from ..models import (AgentAccount, AgentMonth, Branch, Collection, Deposit, LedgerEntry,
                       Reversal, User)
 from . import reversed_collection_ids
@@ -229,3 +230,38 @@ def statement(session: Session, agent_id: int, date_from: date, date_to: date,
         lines.append(StatementLine(at, kind, amount, balance, receipt, reference))
     return Statement(date_from, date_to, opening, lines, opening + int(money_in) - int(money_out),
                      int(money_in), int(money_out), entries, page, pages, page_opening)
+
+
+@dataclass(frozen=True)
+class LateCollection:
+    receipt_number: str
+    taken_at: datetime
+    received_at: datetime
+    amount: int
+    review: str | None
+
+
+LATE_LIST = 50
+
+
+def late_collections(session: Session, agent_id: int, since: datetime) -> list[LateCollection]:
+    """The agent's collections recorded more than 10 minutes after the cash was taken, newest
+    first: those taken since `since` (from the agent's time index), and every one still
+    waiting for the supervisor's look, however old."""
+    columns = (Collection.receipt_number, Collection.collected_at, Collection.received_at,
+               Collection.amount, Collection.late_review)
+    recent = session.execute(
+        select(*columns).where(Collection.agent_id == agent_id, Collection.collected_at >= since,
+                               Collection.received_at.is_not(None))
+        .order_by(Collection.collected_at.desc()).limit(1000)).all()
+    pending = session.execute(
+        select(*columns).where(Collection.agent_id == agent_id,
+                               Collection.late_review == LateReview.PENDING)
+        .order_by(Collection.collected_at.desc()).limit(LATE_LIST)).all()
+    seen, rows = set(), []
+    for row in list(pending) + list(recent):
+        if row[0] in seen or not (row[4] or is_late(row[1], row[2])):
+            continue
+        seen.add(row[0])
+        rows.append(LateCollection(*row))
+    return rows[:LATE_LIST]

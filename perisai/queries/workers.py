@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from ..domain import DomainError
 from ..domain.checklist import ExistingMember
 from ..domain.status import LAPSED, lapsed_on, membership_status
-from ..models import User, Worker
+from ..models import RegistrationKey, User, Worker
 
 
 def scoped(user: User):
@@ -66,3 +66,8 @@ def registered_by(session: Session, nik: str, agent_id: int) -> Worker | None:
     """The worker with this NIK if this agent registered it."""
     return session.scalars(select(Worker).where(Worker.nik == nik,
                                                 Worker.agent_id == agent_id)).first()
+
+
+def registration_key(session: Session, key: str) -> RegistrationKey | None:
+    """The registration recorded with this form key, if any."""
+    return session.get(RegistrationKey, key)

@@ -2,8 +2,12 @@
 agent's statement. The decisions live with what they decide (`deposits/`, `reversals/`)."""
 from __future__ import annotations
 
-from flask import request
+from datetime import timedelta
+
+from flask import request, url_for
 from flask_login import current_user
+
+from ..commands.late_review import mark_late_seen
 
 from ..domain import DomainError
 from ..domain.clock import utcnow
@@ -13,7 +17,7 @@ from ..extensions import db
 from ..pages import agents_page, supervisor_home_page
 from ..queries import supervision
 from ..queries.incentives import monthly_incentives
-from ..web import render_page, roles_required, today
+from ..web import current_actor, render_page, roles_required, see_other, today
 from . import bp
 
 
@@ -53,4 +57,18 @@ def agent(username: str):
                        agent=agent, row=row, statement=statement, error=error,
                        incentives=[i for i in incentives if i is not None],
                        raw_from=(request.args.get("from") or "")[:20],
-                       raw_to=(request.args.get("to") or "")[:20], now=utcnow())
+                       raw_to=(request.args.get("to") or "")[:20], now=utcnow(),
+                       late=supervision.late_collections(db.session, agent.id,
+                                                         utcnow() - LATE_WINDOW))
+
+
+LATE_WINDOW = timedelta(days=60)
+
+
+@bp.post("/collections/<number>/seen")
+@roles_required("supervisor")
+def late_seen(number: str):
+    """The supervisor has looked at a collection recorded more than 72 hours late."""
+    collection = mark_late_seen(db.session, number[:20], supervisor=current_user,
+                                actor=current_actor())
+    return see_other(url_for("supervisor.agent", username=collection.agent.username) + "#late")

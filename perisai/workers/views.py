@@ -5,11 +5,12 @@ from flask import current_app, render_template, request, url_for
 from flask_login import current_user
 
 from ..commands.billing import issue_bill as issue
-from ..commands.registration import register_worker
+from ..commands.registration import KEY_USED, register_worker
 from ..domain import Conflict, DomainError
 from ..domain.bills import ALLOWED_MONTHS
 from ..domain.checklist import check_registration, income_hint
 from ..domain.clock import utcnow
+from ..domain.inputs import form_digest, is_form_key, new_form_key
 from ..domain.nik import clean, validation_error
 from ..domain.status import membership_status
 from ..extensions import db
@@ -19,7 +20,8 @@ from ..queries.bills import recent_bills
 from ..queries.dashboard import members_behind
 from ..queries.rates import load_rate_book
 from ..queries.receipts import recent_collections
-from ..queries.workers import existing_member, registered_by, search, visible_worker
+from ..queries.workers import (existing_member, registered_by, registration_key, search,
+                               visible_worker)
 from ..web import current_actor, render_page, roles_required, see_other, show_next, today
 from . import bp
 from .forms import CHOICES, BillForm, RegistrationForm
@@ -54,9 +56,13 @@ def _check(form: RegistrationForm):
     return result, income_hint(book, today().replace(day=1))
 
 
-def _registration_page(form: RegistrationForm, result, hint, status: int = 200, error=None):
+def _registration_page(form: RegistrationForm, result, hint, status: int = 200, error=None,
+                       first_worker=None):
+    # The form's idempotency key: kept across a 422 so a corrected form is still one form.
+    key = request.form.get("idempotency_key") if request.method == "POST" else None
     return render_template("workers/new.html", choices=CHOICES, form=form, result=result,
-                           income_hint=hint, error=error), status
+                           income_hint=hint, error=error, first_worker=first_worker,
+                           registration_key=key if is_form_key(key) else new_form_key()), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -69,6 +75,18 @@ def new():
         return _registration_page(form, None, income_hint(load_rate_book(db.session),
                                                           today().replace(day=1)))
     result, hint = _check(form)
+    key = request.form.get("idempotency_key")
+    key = key if is_form_key(key) else None
+    digest = form_digest(form.raw())
+    if key is not None:
+        earlier = registration_key(db.session, key)
+        if earlier is not None:
+            if earlier.agent_id == current_user.id and earlier.content_digest == digest:
+                # The same form again (a retry, an outbox replay): the first answer.
+                return see_other(url_for("workers.detail", worker_id=earlier.worker_id))
+            return _registration_page(form, result, hint, 409, error=KEY_USED,
+                                      first_worker=earlier.worker_id
+                                      if earlier.agent_id == current_user.id else None)
     if not result.complete:
         if [item.key for item in result.problems] == ["nik_unique"]:
             mine = _just_registered_by_me(clean(form.nik.data or ""))
@@ -78,7 +96,8 @@ def new():
         return _registration_page(form, result, hint, 422)
     try:
         worker = register_worker(db.session, result.registration, agent=current_user,
-                                 actor=current_actor(), today=today())
+                                 actor=current_actor(), today=today(), idempotency_key=key,
+                                 content_digest=digest)
     except Conflict as conflict:
         mine = _just_registered_by_me(result.registration.nik)
         if mine is not None:
