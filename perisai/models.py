@@ -285,8 +285,6 @@ class Collection(db.Model):
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("late_review IS NULL OR late_review IN ('pending', 'seen')",
-                        name="known_late_review"),
         Index("ix_collections_pending_review", "branch_id", **_open_only("late_review = 'pending'")),
         Index("ix_collections_agent_time_cover", "agent_id", "collected_at", "worker_id",
               "first_month", "months", "amount"),

@@ -81,6 +81,10 @@ MATRIX: dict[str, dict[str, Case]] = {
     "/supervisor/agents/<username>": {
         "GET": Case("/supervisor/agents/agent1", (302, 403, 403, 403, 200, 404, 403)),
     },
+    # An online collection waits for no look: the branch's supervisor is told so (409).
+    "/supervisor/collections/<number>/seen": {
+        "POST": Case("/supervisor/collections/{receipt}/seen", (302, 403, 403, 403, 409, 404, 403)),
+    },
     "/deposits": {
         "POST": Case("/deposits", (302, 303, 422, 422, 403, 403, 403),
                      {"amount": "1000", "reference": "BRI-777", "idempotency_key": "{fresh_key}"}),

@@ -20,11 +20,10 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('collections') as batch:
-        batch.add_column(sa.Column('received_at', sa.DateTime(), nullable=True))
-        batch.add_column(sa.Column('late_review', sa.String(length=10), nullable=True))
-        batch.create_check_constraint(
-            op.f('ck_collections_known_late_review'), "late_review IS NULL OR late_review IN ('pending', 'seen')")
+    # Plain ADD COLUMN (no table rebuild on SQLite, where a rebuild of a table that others
+    # reference fails with rows in it); `late_review` takes its values from one StrEnum.
+    op.add_column('collections', sa.Column('received_at', sa.DateTime(), nullable=True))
+    op.add_column('collections', sa.Column('late_review', sa.String(length=10), nullable=True))
     op.create_index('ix_collections_pending_review', 'collections', ['branch_id'],
                     sqlite_where=sa.text("late_review = 'pending'"),
                     postgresql_where=sa.text("late_review = 'pending'"))
@@ -45,7 +44,5 @@ def upgrade():
 def downgrade():
     op.drop_table('registration_keys')
     op.drop_index('ix_collections_pending_review', table_name='collections')
-    with op.batch_alter_table('collections') as batch:
-        batch.drop_constraint(op.f('ck_collections_known_late_review'), type_='check')
-        batch.drop_column('late_review')
-        batch.drop_column('received_at')
+    op.drop_column('collections', 'late_review')  # SQLite 3.35+ drops a column in place
+    op.drop_column('collections', 'received_at')
