@@ -84,7 +84,7 @@ chromium:
 # English catalogue: extract the _()/_l() strings, merge them into the .po, compile the .mo.
 # Then translate new or fuzzy entries in perisai/translations/en/LC_MESSAGES/messages.po and run it again.
 translations: install-runtime
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ --sort-by-file --project=PERISAI --version=0.1.0 -o perisai/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -k text -k DomainError -k Conflict -k AlreadyPaid -k ImportRejected --sort-by-file --project=PERISAI --version=0.1.0 -o perisai/translations/messages.pot .
 	$(BIN)/pybabel update -i perisai/translations/messages.pot -d perisai/translations -l en --ignore-obsolete
 	$(BIN)/pybabel compile -d perisai/translations -l en --statistics
 

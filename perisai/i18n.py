@@ -11,7 +11,7 @@ from babel.dates import format_date
 from flask import g
 from flask_babel import get_locale, get_translations
 
-from .domain.text import Day, Label, Money, Month, Text, rupiah
+from .domain.text import Day, Joined, Label, Money, Month, Text, rupiah
 
 
 def translations():
@@ -45,7 +45,7 @@ def _value(item) -> str:
         return month_name(item.month)
     if isinstance(item, Day):
         return day_name(item.day)
-    if isinstance(item, (Label, Text)):
+    if isinstance(item, (Label, Text, Joined)):
         return localize(item)
     return str(item)
 
@@ -57,6 +57,8 @@ def localize(value) -> str:
         return value or ""
     if isinstance(value, Text):
         return value.render(translations().ugettext, _value)
+    if isinstance(value, Joined):
+        return value.separator.join(localize(part) for part in value.parts)
     if isinstance(value, Label):
         return translations().ugettext(value.text)
     if isinstance(value, str):

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from flask import Flask, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -66,9 +66,11 @@ def held_for(hours: float | None) -> str:
         return "–"
     whole = int(hours)
     if whole < 1:
-        return "< 1 jam"
+        return gettext("< 1 jam")
     days, rest = divmod(whole, 24)
-    return f"{days} hari {rest} jam" if days else f"{rest} jam"
+    if days:
+        return gettext("%(days)d hari %(hours)d jam", days=days, hours=rest)
+    return gettext("%(hours)d jam", hours=rest)
 
 
 def _install_fast_gettext(app: Flask) -> None:

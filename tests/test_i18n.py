@@ -133,7 +133,8 @@ def test_domain_labels_follow_the_cookie(client, auth):
                  "The date of birth does not match the NIK. Check the KTP again.",
                  "Enter the home address."):
         assert text in checklist, text
-    assert "KTP asli sudah diperiksa" not in checklist and "Usia 15 sampai di bawah 65 tahun" in checklist
+    assert "KTP asli sudah diperiksa" not in checklist and "Usia 15 sampai di bawah 65 tahun" not in checklist
+    assert "Age 15 to under 65" in checklist  # a label with values, translated as a whole
     form = page(client, "/workers/new")
     assert "Farmer / smallholder" in form and "Petani / pekebun" not in form
     worker = page(client, "/workers")

@@ -6,6 +6,7 @@ for a clash) with the same page and the message; success redirects with 303.
 from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
+from flask_babel import gettext as _
 
 from ..commands import accounts
 from ..commands.rates import add_rate
@@ -17,6 +18,7 @@ from ..domain.rates import RATE_FIELDS, RATE_LABELS
 from ..domain.sponsored_list import HEADER, ImportRejected
 from ..domain.statuses import Role
 from ..extensions import db
+from ..i18n import month_name
 from ..pages import admin_home_page
 from ..queries import admin as admin_queries
 from ..queries.sponsorship import list_counts
@@ -57,7 +59,7 @@ def branch_create():
         branch = accounts.create_branch(db.session, form.get("code", ""), data, actor=current_actor())
     except DomainError as error:
         return _branches_page(error.text, error.status_code, form)
-    flash(f"Kantor cabang {branch.code} dibuat.", "ok")
+    flash(_("Kantor cabang %(code)s dibuat.", code=branch.code), "ok")
     return see_other(url_for("admin.branches"))
 
 
@@ -82,7 +84,7 @@ def branch_update(branch_id: int):
     except DomainError as error:
         return render_template("admin/branch.html", branch=branch, timezones=ZONES,
                                form=form, error=error.text), error.status_code
-    flash(f"Kantor cabang {branch.code} disimpan.", "ok")
+    flash(_("Kantor cabang %(code)s disimpan.", code=branch.code), "ok")
     return see_other(url_for("admin.branches"))
 
 
@@ -114,7 +116,7 @@ def user_create():
                            password=form.get("password", ""), actor=current_actor())
     except DomainError as error:
         return _users_page(error.text, error.status_code, {k: v for k, v in form.items() if k != "password"})
-    flash(f"Pengguna {user.username} dibuat.", "ok")
+    flash(_("Pengguna %(username)s dibuat.", username=user.username), "ok")
     return see_other(url_for("admin.user_detail", user_id=user.id))
 
 
@@ -129,12 +131,12 @@ def user_detail(user_id: int):
     return _user_page(user_id)
 
 
-def _user_action(user_id: int, action, done: str):
+def _user_action(user_id: int, action, done):
     try:
         user = action()
     except DomainError as error:
         return _user_page(user_id, error.text, error.status_code)
-    flash(done.format(username=user.username), "ok")
+    flash(done(user.username), "ok")
     return see_other(url_for("admin.user_detail", user_id=user_id))
 
 
@@ -143,14 +145,15 @@ def _user_action(user_id: int, action, done: str):
 def user_deactivate(user_id: int):
     return _user_action(user_id, lambda: accounts.deactivate_user(
         db.session, user_id, actor=current_actor()),
-        "Akun {username} dinonaktifkan; semua sesinya berakhir.")
+        lambda username: _("Akun %(username)s dinonaktifkan; semua sesinya berakhir.", username=username))
 
 
 @bp.post("/users/<int:user_id>/reactivate")
 @roles_required("admin")
 def user_reactivate(user_id: int):
     return _user_action(user_id, lambda: accounts.reactivate_user(
-        db.session, user_id, actor=current_actor()), "Akun {username} diaktifkan lagi.")
+        db.session, user_id, actor=current_actor()),
+        lambda username: _("Akun %(username)s diaktifkan lagi.", username=username))
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -159,7 +162,7 @@ def user_password(user_id: int):
     password = request.form.get("password", "")
     return _user_action(user_id, lambda: accounts.reset_password(
         db.session, user_id, password, actor=current_actor()),
-        "Kata sandi {username} diganti; semua sesinya berakhir.")
+        lambda username: _("Kata sandi %(username)s diganti; semua sesinya berakhir.", username=username))
 
 
 @bp.post("/users/<int:user_id>/move")
@@ -167,7 +170,8 @@ def user_password(user_id: int):
 def user_move(user_id: int):
     code = request.form.get("branch", "")[:10]
     return _user_action(user_id, lambda: accounts.move_agent(
-        db.session, user_id, code, actor=current_actor()), "{username} dipindah cabang.")
+        db.session, user_id, code, actor=current_actor()),
+        lambda username: _("%(username)s dipindah cabang.", username=username))
 
 
 # --- rate schedule --------------------------------------------------------------------------
@@ -199,7 +203,7 @@ def rate_create():
         rate = add_rate(db.session, form, today=_today(), actor=current_actor())
     except DomainError as error:
         return _rates_page(error.text, error.status_code, form)
-    flash(f"Tarif baru berlaku mulai {rate.effective_from:%Y-%m} disimpan.", "ok")
+    flash(_("Tarif baru berlaku mulai %(month)s disimpan.", month=month_name(rate.effective_from)), "ok")
     return see_other(url_for("admin.rates"))
 
 
@@ -222,12 +226,12 @@ def sponsored_upload():
     # The upload limit is raised for this endpoint in admin/__init__.py (before CSRF reads the form).
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _sponsored_page("Pilih berkas CSV untuk diunggah.", 422)
+        return _sponsored_page(_("Pilih berkas CSV untuk diunggah."), 422)
     try:
         result = import_sponsored(db.session, upload.stream, actor=current_actor(),
                                   source_name=upload.filename)
     except ImportRejected as rejected:
         return _sponsored_page(rejected.text, 422, rejected.errors)
-    flash(f"{result.rows} baris dibaca: {result.added} baru, {result.skipped} sudah ada, "
-          f"{result.updated} diperbarui.", "ok")
+    flash(_("%(rows)d baris dibaca: %(added)d baru, %(skipped)d sudah ada, %(updated)d diperbarui.",
+            rows=result.rows, added=result.added, skipped=result.skipped, updated=result.updated), "ok")
     return see_other(url_for("admin.sponsored"))

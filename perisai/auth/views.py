@@ -14,6 +14,7 @@ import time
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from ..extensions import db, limiter
 from ..passwords import password_matches
@@ -71,9 +72,11 @@ def _record_failure(storage, username: str) -> None:
 
 def _duration(seconds: int) -> str:
     if seconds < 60:
-        return f"{seconds} detik"
+        return _("%(seconds)d detik", seconds=seconds)
     minutes, rest = divmod(seconds, 60)
-    return f"{minutes} menit" + (f" {rest} detik" if rest else "")
+    if rest:
+        return _("%(minutes)d menit %(seconds)d detik", minutes=minutes, seconds=rest)
+    return _("%(minutes)d menit", minutes=minutes)
 
 
 def _safe_next(target: str | None, default: str | None = None) -> str:
@@ -94,8 +97,8 @@ def login():
         wait = _seconds_to_wait(storage, username) if storage else 0
         if wait:
             current_app.logger.info("slowed login from %s", request.remote_addr)
-            form.password.errors.append(f"Terlalu banyak percobaan masuk yang gagal. Tunggu "
-                                        f"{_duration(wait)}, lalu coba lagi.")
+            form.password.errors.append(_("Terlalu banyak percobaan masuk yang gagal. Tunggu "
+                                          "%(wait)s, lalu coba lagi.", wait=_duration(wait)))
             return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         user = user_by_username(db.session, username)
         if password_matches(user.password_hash if user else None, form.password.data) \
@@ -110,7 +113,7 @@ def login():
         current_app.logger.info("failed login from %s", request.remote_addr)
         if storage:
             _record_failure(storage, username)
-        form.password.errors.append("Nama pengguna atau kata sandi salah.")
+        form.password.errors.append(_("Nama pengguna atau kata sandi salah."))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
@@ -120,7 +123,7 @@ def login():
 def logout():
     logout_user()
     session.clear()
-    flash("Anda sudah keluar.", "info")
+    flash(_("Anda sudah keluar."), "info")
     return redirect(url_for("auth.login"), code=303)
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain import Conflict, DomainError
+from ..domain import N_, Conflict, DomainError
 from ..domain.bills import UNKNOWN_CODE, check_amount, check_collector, check_payable, effective_status
 from ..domain.clock import utcnow
 from ..domain.codes import RECEIPT_NUMBER_LENGTH, random_number
@@ -20,7 +20,7 @@ from . import Actor, audit, books
 from .sponsorship import apply_sponsor_cover
 from .tx import lock, write_transaction
 
-USED_FORM = "Formulir ini sudah dipakai. Muat ulang halaman, lalu coba lagi."
+USED_FORM = N_("Formulir ini sudah dipakai. Muat ulang halaman, lalu coba lagi.")
 
 
 class AlreadyPaid(Conflict):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain import Conflict, DomainError
+from ..domain import N_, Conflict, DomainError
 from ..domain.clock import utcnow
 from ..domain.deposits import check_available, clean_declaration, clean_reject_reason
 from ..domain.inputs import require_form_key
@@ -81,10 +81,10 @@ def _replay(deposit: Deposit, agent_id: int) -> tuple[Deposit, bool]:
 
 
 ALREADY_DECIDED = {
-    DepositStatus.VERIFIED: "Setoran ini sudah terverifikasi; keputusan tidak bisa diubah dan "
-                            "tidak ada yang berubah.",
-    DepositStatus.REJECTED: "Setoran ini sudah ditolak; keputusan tidak bisa diubah dan tidak ada "
-                            "yang berubah.",
+    DepositStatus.VERIFIED: N_("Setoran ini sudah terverifikasi; keputusan tidak bisa diubah dan "
+                               "tidak ada yang berubah."),
+    DepositStatus.REJECTED: N_("Setoran ini sudah ditolak; keputusan tidak bisa diubah dan tidak "
+                               "ada yang berubah."),
 }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain import Conflict
+from ..domain import N_, Conflict
 from ..domain.checklist import Registration
 from ..domain.clock import utcnow
 from ..domain.codes import MEMBER_NUMBER_LENGTH, random_number
@@ -24,9 +24,9 @@ from . import Actor, audit, books
 from .sponsorship import apply_sponsor_cover
 from .tx import lock, write_transaction
 
-DUPLICATE = "NIK ini sudah terdaftar. Satu NIK hanya boleh satu kepesertaan."
-KEY_USED = ("Formulir ini sudah dipakai untuk pendaftaran lain. Tidak ada yang dicatat lagi. "
-            "Buka formulir baru untuk pekerja ini.")
+DUPLICATE = N_("NIK ini sudah terdaftar. Satu NIK hanya boleh satu kepesertaan.")
+KEY_USED = N_("Formulir ini sudah dipakai untuk pendaftaran lain. Tidak ada yang dicatat lagi. "
+              "Buka formulir baru untuk pekerja ini.")
 
 
 def _status(worker: Worker, today: date) -> MembershipStatus:

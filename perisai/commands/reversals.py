@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain import Conflict, DomainError
+from ..domain import N_, Conflict, DomainError
 from ..domain.clock import utcnow
 from ..domain.reversals import check_this_membership, clean_reason, paid_through_after
 from ..domain.statuses import BillStatus, ReversalStatus
@@ -22,11 +22,11 @@ from ..queries.reversals import latest_valid_collection
 from . import Actor, audit, books
 from .tx import lock, write_transaction
 
-ALREADY_PENDING = "Pembatalan pembayaran ini sudah diminta dan menunggu pengawas."
+ALREADY_PENDING = N_("Pembatalan pembayaran ini sudah diminta dan menunggu pengawas.")
 ALREADY_DECIDED = {
-    ReversalStatus.APPROVED: "Permintaan ini sudah diputuskan (disetujui, dibatalkan); tidak ada "
-                             "yang berubah.",
-    ReversalStatus.REJECTED: "Permintaan ini sudah diputuskan (ditolak); tidak ada yang berubah.",
+    ReversalStatus.APPROVED: N_("Permintaan ini sudah diputuskan (disetujui, dibatalkan); tidak "
+                                "ada yang berubah."),
+    ReversalStatus.REJECTED: N_("Permintaan ini sudah diputuskan (ditolak); tidak ada yang berubah."),
 }
 
 

@@ -1,6 +1,7 @@
 """Deposits: the agent declares cash paid in to the branch; a supervisor of that branch
 verifies (the cash leaves the agent's books) or rejects it."""
 from flask import flash, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..commands import deposits
@@ -44,8 +45,8 @@ def declare():
             idempotency_key=request.form.get("idempotency_key") or "", actor=current_actor())
     except DomainError as error:
         return _deposit_box(error.status_code, deposit_error=error.text, deposit_form=_typed_form())
-    message = (f"Setoran {deposit.reference} dicatat dan menunggu verifikasi pengawas."
-               if created else "Setoran ini sudah tercatat sebelumnya; tidak dicatat dua kali.")
+    message = (_("Setoran %(reference)s dicatat dan menunggu verifikasi pengawas.", reference=deposit.reference)
+               if created else _("Setoran ini sudah tercatat sebelumnya; tidak dicatat dua kali."))
     if wants_fragment():
         return _deposit_box(201 if created else 200, deposit_message=message)
     flash(message, "ok")
@@ -54,7 +55,8 @@ def declare():
 
 def _decided(deposit) -> str:
     label = localize(DEPOSIT_LABELS[deposit.status]).lower()
-    return f"Setoran {deposit.reference} dari {deposit.agent.full_name} {label}."
+    return _("Setoran %(reference)s dari %(agent)s %(state)s.", reference=deposit.reference,
+             agent=deposit.agent.full_name, state=label)
 
 
 def _decide(decision, deposit_id: int):

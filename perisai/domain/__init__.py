@@ -2,7 +2,7 @@
 
 Commands and queries call these; so do the tests, without a database or a request.
 """
-from .text import Text
+from .text import Joined, Text
 
 
 class DomainError(Exception):
@@ -12,8 +12,8 @@ class DomainError(Exception):
 
     status_code = 422
 
-    def __init__(self, message: str | Text, *, status_code: int | None = None, **params):
-        self.text = message if isinstance(message, Text) else Text(message, params)
+    def __init__(self, message: str | Text | Joined, *, status_code: int | None = None, **params):
+        self.text = message if isinstance(message, (Text, Joined)) else Text(message, params)
         super().__init__(str(self.text))
         if status_code is not None:
             self.status_code = status_code

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from . import DomainError
 from .clock import ZONES
 from .inputs import parse_rupiah
+from .text import Joined, text
 from .statuses import Role
 
 USERNAME = re.compile(r"[a-z0-9_.]{3,40}")
@@ -58,12 +59,12 @@ def parse_branch(name: str, timezone: str, cash_limit: str) -> BranchInput:
     problems = []
     name = (name or "").strip()
     if not name or len(name) > 120:
-        problems.append("Nama cabang wajib diisi (paling banyak 120 karakter).")
+        problems.append(text("Nama cabang wajib diisi (paling banyak 120 karakter)."))
     if timezone not in ZONES:
-        problems.append("Pilih zona waktu: WIB (Asia/Jakarta), WITA (Asia/Makassar) atau WIT (Asia/Jayapura).")
+        problems.append(text("Pilih zona waktu: WIB (Asia/Jakarta), WITA (Asia/Makassar) atau WIT (Asia/Jayapura)."))
     limit = parse_rupiah(cash_limit) or 0
     if limit <= 0:
-        problems.append("Batas uang tunai harus angka rupiah lebih dari 0 (mis. 2000000).")
+        problems.append(text("Batas uang tunai harus angka rupiah lebih dari 0 (mis. 2000000)."))
     if problems:
-        raise DomainError(" ".join(problems))
+        raise DomainError(Joined(tuple(problems)))
     return BranchInput(name, timezone, limit)

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from . import Conflict, DomainError
+from . import N_, Conflict, DomainError
 from .rates import MonthPrice
 from .statuses import BillStatus
 from .text import Money
@@ -14,7 +14,7 @@ from .text import Money
 ALLOWED_MONTHS = (1, 3, 6, 12)
 BILL_VALIDITY = timedelta(days=7)
 AGENT_BILL_LIMIT = 7_000_000  # agents may only handle bills under this amount
-UNKNOWN_CODE = "Kode bayar tidak dikenal. Periksa lagi angka di kertas tagihan."
+UNKNOWN_CODE = N_("Kode bayar tidak dikenal. Periksa lagi angka di kertas tagihan.")
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ import re
 import secrets
 from datetime import date
 
-from . import DomainError
+from . import N_, DomainError
 from .months import month_of
 
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_\-]{16,64}")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_PERIOD_DAYS = 366
-STALE_FORM = "Formulir ini sudah usang. Muat ulang halaman, lalu coba lagi."
+STALE_FORM = N_("Formulir ini sudah usang. Muat ulang halaman, lalu coba lagi.")
 
 
 def new_form_key() -> str:

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from . import DomainError
+from . import N_, DomainError
 from .inputs import parse_month, parse_rupiah
 from .months import add_months, month_of, month_range
-from .text import Money, Text, text
+from .text import Joined, Label, Money, Month, Text, text
 
 
 @dataclass(frozen=True)
@@ -130,9 +130,9 @@ class RateBook:
 
 RATE_FIELDS = ("jkk_basis_points", "jkm_flat", "jht_basis_points", "min_income", "max_income",
                "income_step")
-RATE_LABELS = {"jkk_basis_points": "JKK (basis poin)", "jkm_flat": "JKM (Rp)",
-               "jht_basis_points": "JHT (basis poin)", "min_income": "Penghasilan terendah",
-               "max_income": "Penghasilan tertinggi", "income_step": "Kelipatan penghasilan"}
+RATE_LABELS = {"jkk_basis_points": N_("JKK (basis poin)"), "jkm_flat": N_("JKM (Rp)"),
+               "jht_basis_points": N_("JHT (basis poin)"), "min_income": N_("Penghasilan terendah"),
+               "max_income": N_("Penghasilan tertinggi"), "income_step": N_("Kelipatan penghasilan")}
 
 
 @dataclass(frozen=True)
@@ -148,27 +148,28 @@ def parse_rate_input(values: Mapping[str, str], today: date) -> RateInput:
     problems = []
     start = parse_month(values.get("effective_from", ""), first_day_allowed=True)
     if start is None:
-        problems.append("Berlaku mulai: isi bulan (TTTT-BB), hari pertama bulan.")
+        problems.append(text("Berlaku mulai: isi bulan (TTTT-BB), hari pertama bulan."))
     elif start <= month_of(today):
-        problems.append(f"Berlaku mulai harus bulan yang akan datang (paling cepat "
-                        f"{add_months(month_of(today), 1):%Y-%m}); tarif yang sudah berlaku tidak bisa diubah.")
+        problems.append(text("Berlaku mulai harus bulan yang akan datang (paling cepat %(first)s); "
+                             "tarif yang sudah berlaku tidak bisa diubah.",
+                             first=Month(add_months(month_of(today), 1))))
     numbers = {}
     for name in RATE_FIELDS:
         number = parse_rupiah(values.get(name))
         if number is None:
-            problems.append(f"{RATE_LABELS[name]}: isi angka bulat tidak negatif.")
+            problems.append(text("%(field)s: isi angka bulat tidak negatif.", field=Label(RATE_LABELS[name])))
         else:
             numbers[name] = number
     if len(numbers) == len(RATE_FIELDS):
         if numbers["jkk_basis_points"] > 10_000 or numbers["jht_basis_points"] > 10_000:
-            problems.append("Basis poin paling banyak 10000 (100%).")
+            problems.append(text("Basis poin paling banyak 10000 (100%)."))
         if numbers["min_income"] <= 0 or numbers["income_step"] <= 0:
-            problems.append("Penghasilan terendah dan kelipatannya harus lebih dari 0.")
+            problems.append(text("Penghasilan terendah dan kelipatannya harus lebih dari 0."))
         if numbers["max_income"] < numbers["min_income"]:
-            problems.append("Penghasilan tertinggi tidak boleh di bawah yang terendah.")
+            problems.append(text("Penghasilan tertinggi tidak boleh di bawah yang terendah."))
     source = (values.get("source") or "").strip()
     if not source or len(source) > 2000:
-        problems.append("Sumber (dasar hukum) wajib diisi, paling banyak 2000 karakter.")
+        problems.append(text("Sumber (dasar hukum) wajib diisi, paling banyak 2000 karakter."))
     if problems:
-        raise DomainError(" ".join(problems))
+        raise DomainError(Joined(tuple(problems)))
     return RateInput(start, numbers, source)

@@ -10,6 +10,7 @@ from datetime import date
 from typing import BinaryIO, Iterator
 
 from . import DomainError
+from .text import Joined, Text, text
 from .inputs import parse_iso_date
 from .nik import validation_error
 
@@ -22,8 +23,9 @@ MAX_REPORTED_ERRORS = 50
 class ImportRejected(DomainError):
     """The file was refused as a whole; `errors` are the first problems, with line numbers."""
 
-    def __init__(self, message: str, errors: list[str] | None = None, error_count: int = 0):
-        super().__init__(message, status_code=422)
+    def __init__(self, message: str | Text | Joined, errors: list[Text] | None = None,
+                 error_count: int = 0, **params):
+        super().__init__(message, status_code=422, **params)
         self.errors = errors or []
         self.error_count = error_count
 
@@ -38,30 +40,31 @@ class ImportResult:
     workers_advanced: int = 0  # registered workers whose paid-through month moved
 
 
-def row_problems(row: list[str]) -> tuple[list[str], dict | None]:
+def row_problems(row: list[str]) -> tuple[list[Text], dict | None]:
     """What is wrong with one data row (Bahasa Indonesia), or the values to insert."""
     if len(row) != len(HEADER):
-        return [f"harus {len(HEADER)} kolom, ada {len(row)}"], None
+        return [text("harus %(expected)d kolom, ada %(found)d", expected=len(HEADER), found=len(row))], None
     nik, code, name, programs, valid_from, valid_to = (cell.strip() for cell in row)
     problems = []
     nik_problem = validation_error(nik)
     if nik_problem:
-        problems.append(f"NIK {nik[:20]!r}: {nik_problem}")
+        problems.append(text("NIK %(nik)s: %(problem)s", nik=repr(nik[:20]), problem=nik_problem))
     if code not in SPONSOR_CODES:
-        problems.append(f"sponsor_code {code[:10]!r} tidak dikenal (pakai {', '.join(SPONSOR_CODES)})")
+        problems.append(text("sponsor_code %(code)s tidak dikenal (pakai %(known)s)", code=repr(code[:10]),
+                             known=", ".join(SPONSOR_CODES)))
     if not name:
-        problems.append("sponsor_name kosong")
+        problems.append(text("sponsor_name kosong"))
     elif len(name) > 120:
-        problems.append("sponsor_name lebih dari 120 karakter")
+        problems.append(text("sponsor_name lebih dari 120 karakter"))
     if programs not in ("2", "3"):
-        problems.append(f"programs harus 2 atau 3 (bukan {programs[:10]!r})")
+        problems.append(text("programs harus 2 atau 3 (bukan %(given)s)", given=repr(programs[:10])))
     start, end = parse_iso_date(valid_from), parse_iso_date(valid_to)
     if start is None:
-        problems.append(f"valid_from {valid_from[:20]!r} bukan tanggal TTTT-BB-HH")
+        problems.append(text("valid_from %(given)s bukan tanggal TTTT-BB-HH", given=repr(valid_from[:20])))
     if end is None:
-        problems.append(f"valid_to {valid_to[:20]!r} bukan tanggal TTTT-BB-HH")
+        problems.append(text("valid_to %(given)s bukan tanggal TTTT-BB-HH", given=repr(valid_to[:20])))
     if start and end and end < start:
-        problems.append("valid_to lebih awal dari valid_from")
+        problems.append(text("valid_to lebih awal dari valid_from"))
     if problems:
         return problems, None
     return [], {"nik": nik, "sponsor_code": code, "sponsor_name": name,
@@ -84,10 +87,11 @@ def read_rows(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
         try:
             header = next(rows)
         except StopIteration:
-            raise ImportRejected("Berkas kosong. Baris pertama harus: " + ",".join(HEADER)) from None
+            raise ImportRejected("Berkas kosong. Baris pertama harus: %(header)s", header=",".join(HEADER)) from None
         if [cell.strip() for cell in header] != HEADER:
-            raise ImportRejected("Judul kolom salah. Baris pertama harus persis: "
-                                 + ",".join(HEADER) + f" (yang ada: {','.join(header)[:200]}).")
+            raise ImportRejected("Judul kolom salah. Baris pertama harus persis: %(header)s "
+                                 "(yang ada: %(found)s).", header=",".join(HEADER),
+                                 found=",".join(header)[:200])
         for cells in rows:
             if not cells or cells == [""]:
                 continue  # a blank line
@@ -98,7 +102,7 @@ def read_rows(stream: BinaryIO) -> Iterator[tuple[int, list[str]]]:
 
 def validate(stream: BinaryIO) -> tuple[int, str]:
     """First pass: (data rows, sha256), or ImportRejected listing the first bad rows."""
-    errors: list[str] = []
+    errors: list[Text] = []
     error_count = 0
     count = 0
     try:
@@ -108,16 +112,18 @@ def validate(stream: BinaryIO) -> tuple[int, str]:
             if problems:
                 error_count += 1
                 if len(errors) < MAX_REPORTED_ERRORS:
-                    errors.append(f"Baris {line}: " + "; ".join(problems))
+                    errors.append(text("Baris %(line)d: %(problems)s", line=line, problems=Joined(tuple(problems), "; ")))
     except UnicodeDecodeError:
         raise ImportRejected("Berkas bukan teks UTF-8. Simpan ulang sebagai \"CSV UTF-8\" "
                              "lalu unggah lagi.") from None
     except csv.Error as error:
-        raise ImportRejected(f"Berkas CSV rusak dekat baris {count + 2}: {error}.") from None
+        raise ImportRejected("Berkas CSV rusak dekat baris %(line)d: %(error)s.", line=count + 2, error=str(error)) from None
     if error_count:
         more = error_count - len(errors)
-        summary = (f"{error_count} baris salah; tidak ada yang diimpor. Perbaiki lalu unggah lagi."
-                   + (f" ({more} kesalahan lain tidak ditampilkan.)" if more > 0 else ""))
+        summary = text("%(count)d baris salah; tidak ada yang diimpor. Perbaiki lalu unggah lagi.",
+                       count=error_count)
+        if more > 0:
+            summary = Joined((summary, text("(%(more)d kesalahan lain tidak ditampilkan.)", more=more)))
         raise ImportRejected(summary, errors, error_count)
     if count == 0:
         raise ImportRejected("Berkas tidak berisi baris data.")

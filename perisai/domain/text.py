@@ -84,7 +84,18 @@ class Text:
         return self.render()
 
 
-WORDED = (Money, Month, Day, Label, Text)  # values written differently in each language
+@dataclass(frozen=True)
+class Joined:
+    """Several texts shown as one (the problems of a form, one after the other), each
+    translated on its own."""
+    parts: tuple
+    separator: str = " "
+
+    def __str__(self) -> str:
+        return self.separator.join(str(part) for part in self.parts)
+
+
+WORDED = (Money, Month, Day, Label, Text, Joined)  # values written differently in each language
 
 
 def text(template: str, **params) -> Text:

@@ -6,7 +6,8 @@ learn whether a number exists. They are rate-limited per address.
 from datetime import date
 
 from flask import current_app, render_template, request
-from sqlalchemy import text
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import text as sql
 
 from ..domain.clock import HEAD_OFFICE_ZONE, local_today
 from ..domain.codes import MEMBER_NUMBER_LENGTH, RECEIPT_NUMBER_LENGTH, is_well_formed, normalise
@@ -23,7 +24,7 @@ from ..queries.sponsorship import entries_for
 from . import bp
 from .forms import SponsoredForm, StatusForm, VerifyForm
 
-NOT_FOUND = "Tidak ditemukan. Periksa lagi nomor dan tanggal lahir."
+NOT_FOUND = _l("Tidak ditemukan. Periksa lagi nomor dan tanggal lahir.")
 
 
 def _public_limit():
@@ -118,5 +119,5 @@ def sponsored():
 @bp.get("/healthz")
 @limiter.exempt
 def healthz():
-    db.session.execute(text("SELECT 1"))
+    db.session.execute(sql("SELECT 1"))
     return {"status": "ok", "date": date.today().isoformat()}

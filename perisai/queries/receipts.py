@@ -6,11 +6,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain import DomainError
+from ..domain import N_, DomainError
 from ..domain.statuses import ReversalStatus
 from ..models import Collection, Reversal, User, Worker
 
-NOT_FOUND = "Kuitansi tidak ditemukan."
+NOT_FOUND = N_("Kuitansi tidak ditemukan.")
 
 
 def by_number(session: Session, number: str) -> Collection | None:

@@ -1,5 +1,6 @@
 """The slip (agent's and supervisor's view) and the agent's request to reverse a payment."""
 from flask import flash, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..commands import reversals
@@ -10,7 +11,7 @@ from ..queries.receipts import own_receipt, visible_receipt
 from ..web import current_actor, roles_required, see_other, wants_fragment
 from . import bp
 
-REQUESTED = "Permintaan pembatalan dikirim ke pengawas. Pembayaran tetap sah sampai disetujui."
+REQUESTED = _l("Permintaan pembatalan dikirim ke pengawas. Pembayaran tetap sah sampai disetujui.")
 
 
 @bp.get("/<number>")
@@ -39,5 +40,5 @@ def request_reversal(number: str):
                                    reversal_reason=(request.form.get("reason") or "")[:500])
     if wants_fragment():
         return _with_reversal_card(number, status=201, reversal_message=REQUESTED)
-    flash(REQUESTED, "ok")
+    flash(str(REQUESTED), "ok")
     return see_other(url_for("receipts.show", number=collection.receipt_number))

@@ -11,7 +11,7 @@ from flask import Response, render_template, request, stream_with_context
 from flask_login import current_user
 
 from ..commands.reports import record_full_nik_export
-from ..domain import DomainError
+from ..domain import N_, DomainError
 from ..domain.clock import local_today
 from ..domain.inputs import parse_period, require_month
 from ..extensions import db
@@ -51,9 +51,9 @@ def index():
     return render_template("reports/index.html", branches=branches)
 
 
-FULL_NIK_BY_GET = ("NIK lengkap tidak bisa diunduh lewat tautan. Admin: pakai tombol "
-                   "«Unduh dengan NIK lengkap» di halaman Laporan (/reports); unduhan itu dicatat "
-                   "di jejak audit.")
+FULL_NIK_BY_GET = N_("NIK lengkap tidak bisa diunduh lewat tautan. Admin: pakai tombol "
+                      "«Unduh dengan NIK lengkap» di halaman Laporan (/reports); unduhan itu "
+                      "dicatat di jejak audit.")
 
 
 @bp.get("/collections.csv")

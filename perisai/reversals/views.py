@@ -1,5 +1,6 @@
 """A supervisor decides a reversal an agent asked for (maker-checker)."""
 from flask import request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..commands import reversals
@@ -13,8 +14,9 @@ from . import bp
 
 def _decided(reversal) -> str:
     receipt = reversal.collection.receipt_number
-    return (f"Pembayaran {receipt} dibatalkan." if reversal.status == ReversalStatus.APPROVED
-            else f"Permintaan pembatalan {receipt} ditolak; pembayaran tetap sah.")
+    return (_("Pembayaran %(receipt)s dibatalkan.", receipt=receipt)
+            if reversal.status == ReversalStatus.APPROVED
+            else _("Permintaan pembatalan %(receipt)s ditolak; pembayaran tetap sah.", receipt=receipt))
 
 
 def _decide(decision, reversal_id: int):

@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from flask import current_app, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..commands.billing import issue_bill as issue
@@ -144,7 +145,7 @@ def _detail_page(worker_id: int, error=None, status: int = 200):
 def issue_bill(worker_id: int):
     form = BillForm()
     if not form.validate():
-        return _detail_page(worker_id, error="Pilih 1, 3, 6 atau 12 bulan.", status=422)
+        return _detail_page(worker_id, error=_("Pilih 1, 3, 6 atau 12 bulan."), status=422)
     try:
         bill = issue(db.session, worker_id, int(form.months.data), agent=current_user,
                      actor=current_actor(), today=today())
