@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..domain import DomainError
+from ..domain import N_, DomainError
 from ..domain.statuses import LateReview
 from ..models import Collection, User
 from . import Actor, audit
 from .tx import write_transaction
 
-NOT_WAITING = "Pembayaran ini tidak menunggu pemeriksaan."
+NOT_WAITING = N_("Pembayaran ini tidak menunggu pemeriksaan.")
 
 
 def mark_late_seen(session: Session, receipt_number: str, *, supervisor: User,
