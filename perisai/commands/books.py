@@ -50,28 +50,27 @@ def on_registration(session: Session, worker: Worker, *, renewal: bool) -> None:
                  at=worker.registered_at, zone=_zone(session, worker.branch_id), registrations=1)
 
 
-def on_collection(session: Session, collection: Collection, *, bill: Bill,
-                  member_first: date) -> None:
+def on_collection(session: Session, collection: Collection, *, bill: Bill) -> None:
     """Cash received: into the agent's ledger, its incentive tallies and its month."""
     _post(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
           kind=LedgerKind.COLLECTION, amount=collection.amount, collection_id=collection.id,
           at=collection.collected_at)
     zone = _zone(session, collection.branch_id)
     _tally(session, agent_id=collection.agent_id, collected_at=collection.collected_at, zone=zone,
-           member_first=member_first, breakdown=bill.breakdown)
+           member_first=member_since(session, collection.worker_id), breakdown=bill.breakdown)
     _count_month(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
                  at=collection.collected_at, zone=zone, collections=1, collected=collection.amount)
 
 
-def on_reversal(session: Session, collection: Collection, *, bill: Bill, member_first: date,
-                at: datetime) -> None:
+def on_reversal(session: Session, collection: Collection, *, bill: Bill, at: datetime) -> None:
     """An approved reversal: the cash leaves the agent's ledger, and the payment leaves the
     tallies and the month it was counted in."""
     _post(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
           kind=LedgerKind.REVERSAL, amount=-collection.amount, collection_id=collection.id, at=at)
     zone = _zone(session, collection.branch_id)
     _tally(session, agent_id=collection.agent_id, collected_at=collection.collected_at, zone=zone,
-           member_first=member_first, breakdown=bill.breakdown, sign=-1)
+           member_first=member_since(session, collection.worker_id), breakdown=bill.breakdown,
+           sign=-1)
     _count_month(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
                  at=collection.collected_at, zone=zone, collections=-1, collected=-collection.amount)
 
@@ -169,17 +168,21 @@ def _tally(session: Session, *, agent_id: int, collected_at: datetime, zone: str
             row.amount += sign * amount
 
 
-def membership_first_month():
-    """SQL: the first month of the membership a collection was paid under. A payment for
-    months of the worker's current membership counts from its first month, as `_tally` did; an
-    older one (the member lapsed and registered again since) from that of the registration in
-    force when it was made."""
-    earlier = (select(Membership.first_month)
-               .where(Membership.worker_id == Collection.worker_id,
-                      Membership.registered_at <= Collection.collected_at)
-               .order_by(Membership.registered_at.desc()).limit(1).scalar_subquery())
-    return case((Collection.first_month >= Worker.first_month, Worker.first_month),
-                else_=func.coalesce(earlier, Worker.first_month))
+def member_since(session: Session, worker_id: int) -> date:
+    """The month the worker first became a member: its member months count from there.
+
+    Per Perdir 13/PERDIR.02/042022 a new member is a NIK never registered before, so a
+    registration after a lapse neither earns a bonus nor restarts the early-months window: the
+    first month of the first registration counts (the earliest known for the NIK)."""
+    return session.scalar(select(member_since_sql()).where(Worker.id == worker_id))
+
+
+def member_since_sql():
+    """SQL over `Worker`: the first month of the worker's first registration (the earliest of
+    its registrations' first months and its current one)."""
+    earliest = (select(func.min(Membership.first_month))
+                .where(Membership.worker_id == Worker.id).scalar_subquery())
+    return case((earliest < Worker.first_month, earliest), else_=Worker.first_month)
 
 
 def _tallies_from_collections(session: Session, agent_id: int) -> dict[tuple[date, int], int]:
@@ -187,7 +190,7 @@ def _tallies_from_collections(session: Session, agent_id: int) -> dict[tuple[dat
     the month of its branch's time)."""
     sums: dict[tuple[date, int], int] = {}
     rows = session.execute(
-        select(Collection.collected_at, Branch.timezone, membership_first_month(), Bill.breakdown)
+        select(Collection.collected_at, Branch.timezone, member_since_sql(), Bill.breakdown)
         .join(Worker, Worker.id == Collection.worker_id).join(Bill, Bill.id == Collection.bill_id)
         .join(Branch, Branch.id == Collection.branch_id)
         .where(Collection.agent_id == agent_id,

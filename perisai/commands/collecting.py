@@ -110,7 +110,7 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
             # A sponsor period right after the paid months is paid too. No event of its own:
             # the collection's event below records paid_through, and takes the audit lock last.
             apply_sponsor_cover(session, worker, actor, record_event=False)
-            books.on_collection(session, collection, bill=bill, member_first=worker.first_month)
+            books.on_collection(session, collection, bill=bill)
             audit.record(session, actor, "collection.record", "collection",
                          collection.receipt_number, before=before,
                          after={"bill": bill.code, "amount": collection.amount,

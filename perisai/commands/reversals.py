@@ -124,7 +124,7 @@ def approve(session: Session, reversal_id: int, *, supervisor: User, actor: Acto
         reversal.decided_at = now
         reversal.decision_note = note
         session.flush()
-        books.on_reversal(session, collection, bill=bill, member_first=worker.first_month, at=now)
+        books.on_reversal(session, collection, bill=bill, at=now)
         audit.record(session, actor, "reversal.approve", "collection", collection.receipt_number,
                      before=before,
                      after={"reversal_id": reversal.id, "status": ReversalStatus.APPROVED,

@@ -1,9 +1,11 @@
 """An agent's incentive for a month, under a scheme kept as data (`incentive_schemes`).
 
 Contribution part: a percentage of each covered month of each valid collection made in the
-month, chosen by the member's month index (months since the worker's first month, plus one):
-months 1–24 at 15%, 25–60 at 5%, nothing after. Acquisition bonus: per new member, by
-programs, only when the agent registered at least the minimum number that month. Reversed
+month, chosen by the member's month index (months since the first month of the worker's first
+registration, plus one: a registration after a lapse does not restart it): months 1–24 at 15%,
+25–60 at 5%, nothing after. Acquisition bonus: per new member (a NIK never registered before,
+not a lapsed member registered again), by programs, only when the agent registered at least
+the minimum number that month. Reversed
 collections do not count. Whole rupiah, rounded down.
 """
 from __future__ import annotations

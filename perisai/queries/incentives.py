@@ -60,12 +60,12 @@ def monthly_incentives(session: Session, agent_id: int, first: date, count: int,
                     for index, bound in enumerate(bounds[1:])], else_=count - 1) \
         if count > 1 else literal_column("0")
     new_members: list[list[int]] = [[] for _ in months]
-    # Every registration counts, a re-registration after a lapse too: the agent signed the
-    # worker up again (with the programs chosen then).
+    # A new member is a NIK never registered before (Perdir 13/PERDIR.02/042022): a
+    # registration after a lapse re-activates cover but earns no bonus.
     for index, programs, members in session.execute(
             select(bucket, Membership.programs, func.count())
             .where(Membership.agent_id == agent_id, Membership.registered_at >= bounds[0],
-                   Membership.registered_at < end)
+                   Membership.registered_at < end, Membership.renewal.is_(False))
             .group_by(literal_column("1"), Membership.programs)):
         new_members[index] += [programs] * members
     return [compute(month, covered[month], new_members[i], scheme) if scheme else None
