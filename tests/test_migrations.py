@@ -252,7 +252,7 @@ def test_the_migrations_rebuild_the_books_the_app_kept(app, runner, backend, app
     # Months later the first member has lapsed and registers again, in Makassar.
     app_clock.travel_to(datetime.combine(add_months(this_month, -2).replace(day=10), time(5)))
     assert new_member(agent3, 7001, programs="2", address="Jl. Cendrawasih 3, Makassar") == lapser
-    pay(agent3, lapser, 1)
+    payment_again = pay(agent3, lapser, 1)
 
     app_clock.travel_to(app_clock.real())
     pay(agent1, scalar(app, "SELECT id FROM workers WHERE full_name = 'Euis Komariah'"), 3)
@@ -265,8 +265,9 @@ def test_the_migrations_rebuild_the_books_the_app_kept(app, runner, backend, app
         bandung, makassar = (db.session.execute(sa.text("SELECT id FROM branches WHERE code = :c"),
                                                 {"c": code}).scalar_one()
                              for code in ("BDG01", "MKS01"))
-        old_collection = db.session.execute(sa.select(COLLECTIONS).where(
-            COLLECTIONS.c.receipt_number == old_payment)).one()
+        old_collection, collection_again = (db.session.execute(sa.select(COLLECTIONS).where(
+            COLLECTIONS.c.receipt_number == receipt)).one()
+            for receipt in (old_payment, payment_again))
     # The history reaches what it is meant to: the same evening falls in two months, the
     # reversal left a tally and an agent-month at zero, both registrations are on record.
     assert kept.tallies[(ids["agent3"], makassar_month, 1)] > 0
@@ -314,6 +315,16 @@ def test_the_migrations_rebuild_the_books_the_app_kept(app, runner, backend, app
     assert (paid_month, kept_index, counted_index) == (bandung_month, 1, -5)
     expected_tallies[(ids["agent1"], paid_month, kept_index)] -= old_collection.amount
     expected_tallies[(ids["agent1"], paid_month, counted_index)] = old_collection.amount
+    # The payment made after the registration again counted from the first registration (a
+    # lapse does not restart the member's months); without that history, from the second.
+    assert collection_again.months == 1
+    paid_month = local_month(collection_again.collected_at, "Asia/Makassar")
+    kept_index = months_from(first.first_month, collection_again.first_month) + 1
+    counted_index = months_from(again.first_month, collection_again.first_month) + 1
+    assert (kept_index, counted_index) == (months_from(first.first_month, again.first_month) + 1, 1)
+    expected_tallies[(ids["agent3"], paid_month, kept_index)] -= collection_again.amount
+    expected_tallies[(ids["agent3"], paid_month, counted_index)] = \
+        expected_tallies.get((ids["agent3"], paid_month, counted_index), 0) + collection_again.amount
     expected_tallies = {key: amount for key, amount in expected_tallies.items() if amount}
     assert rebuilt.tallies == expected_tallies
     assert rebuilt.zero_rows == 0
