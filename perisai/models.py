@@ -341,6 +341,9 @@ class Deposit(db.Model):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     reference: Mapped[str] = mapped_column(String(60))
+    # `domain.deposits.reference_key(reference)`: one bank transfer is one deposit. NULL only
+    # for duplicates that were already there when the rule came in (migration a7c9e1f3b5d8).
+    reference_key: Mapped[str | None] = mapped_column(String(60))
     note: Mapped[str | None] = mapped_column(String(300))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(10), default=DepositStatus.PENDING)
@@ -358,6 +361,10 @@ class Deposit(db.Model):
         CheckConstraint("decided_by_id IS NULL OR decided_by_id <> agent_id",
                         name="maker_is_not_checker"),
         Index("ix_deposits_branch_status", "branch_id", "status", "declared_at"),
+        # A bank reference is declared once per agent while pending or verified: the same
+        # transfer declared from two forms can never be verified twice.
+        Index("uq_deposits_agent_reference", "agent_id", "reference_key", unique=True,
+              **_open_only("status IN ('pending', 'verified')")),
     )
 
 

@@ -14,7 +14,7 @@ from .models import Bill, Collection
 from .queries import admin as admin_queries
 from .queries import supervision
 from .queries.dashboard import agent_dashboard
-from .queries.deposits import panel_for_agent, pending_deposits
+from .queries.deposits import near_duplicates, panel_for_agent, pending_deposits
 from .queries.receipts import is_reversed
 from .queries.reversals import latest_for_collection, pending_reversals
 from .queries.sponsorship import list_counts
@@ -33,7 +33,9 @@ def agent_home_page(status: int = 200, **extra):
 
 def supervisor_queue() -> dict:
     branch_id = current_user.branch_id
-    return dict(pending_deposits=pending_deposits(db.session, branch_id),
+    deposits = pending_deposits(db.session, branch_id)
+    return dict(pending_deposits=deposits,
+                deposit_warnings=near_duplicates(db.session, deposits),
                 pending_reversals=pending_reversals(db.session, branch_id))
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from ..domain import N_, Conflict, DomainError
 from ..domain.clock import utcnow
-from ..domain.deposits import check_available, clean_declaration, clean_reject_reason
+from ..domain.deposits import (REFERENCE_USED, check_available, clean_declaration,
+                               clean_reject_reason, reference_key)
 from ..domain.inputs import require_form_key
 from ..domain.statuses import DepositStatus
 from ..domain.text import Money
@@ -30,12 +31,17 @@ def declare(session: Session, *, agent: User, amount: int, reference: str, note:
 
     The form carries a server-made `idempotency_key`. A client that posts only the contract's
     fields (`amount`, `reference`) is deduplicated by what it sent instead: the same amount with
-    the same bank reference, still pending or verified, is the same deposit."""
+    the same bank reference, still pending or verified, is the same deposit.
+
+    One bank transfer is one deposit: any other declaration of a reference the agent already
+    has pending or verified is refused (409), whatever its form or amount; the database's
+    unique index `uq_deposits_agent_reference` holds the rule too."""
     keyless = not idempotency_key
     if keyless:
         idempotency_key = "auto-" + secrets.token_urlsafe(24)
     require_form_key(idempotency_key)
     reference, note = clean_declaration(amount, reference, note)
+    key = reference_key(reference)
     agent_id, branch_id = agent.id, agent.branch_id
     earlier = _by_key(session, idempotency_key)
     if earlier is not None:
@@ -44,16 +50,15 @@ def declare(session: Session, *, agent: User, amount: int, reference: str, note:
         with write_transaction(session):
             now = now or utcnow()
             account = books.account_for_update(session, agent_id)  # serialises this agent's cash
-            if keyless:
-                same = session.scalars(select(Deposit).where(
-                    Deposit.agent_id == agent_id, Deposit.reference == reference,
-                    Deposit.amount == amount,
-                    Deposit.status.in_((DepositStatus.PENDING, DepositStatus.VERIFIED)))).first()
-                if same is not None:
+            same = _live_with_reference(session, agent_id, key)
+            if same is not None:
+                if keyless and same.reference == reference and same.amount == amount:
                     return same, False
+                _refuse_reused(same)
             check_available(amount, account.cash_on_hand, pending_total(session, agent_id))
             deposit = Deposit(agent_id=agent_id, branch_id=branch_id, amount=amount,
-                              reference=reference, note=note, idempotency_key=idempotency_key,
+                              reference=reference, reference_key=key, note=note,
+                              idempotency_key=idempotency_key,
                               status=DepositStatus.PENDING, declared_at=now)
             session.add(deposit)
             session.flush()
@@ -66,8 +71,23 @@ def declare(session: Session, *, agent: User, amount: int, reference: str, note:
         earlier = _by_key(session, idempotency_key)
         if earlier is not None:
             return _replay(earlier, agent_id)
+        same = _live_with_reference(session, agent_id, key)
+        if same is not None:
+            _refuse_reused(same)
         raise
     return deposit, True
+
+
+def _live_with_reference(session: Session, agent_id: int, key: str) -> Deposit | None:
+    """The agent's pending or verified deposit with this bank reference, if any."""
+    return session.scalars(select(Deposit).where(
+        Deposit.agent_id == agent_id, Deposit.reference_key == key,
+        Deposit.status.in_((DepositStatus.PENDING, DepositStatus.VERIFIED)))).first()
+
+
+def _refuse_reused(same: Deposit):
+    raise Conflict(REFERENCE_USED[same.status], reference=same.reference,
+                   amount=Money(same.amount))
 
 
 def _by_key(session: Session, key: str) -> Deposit | None:

@@ -42,6 +42,44 @@ def clean_declaration(amount: int, reference: str | None, note: str | None) -> t
     return reference, note
 
 
+def reference_key(reference: str) -> str:
+    """The bank reference as the uniqueness rule compares it: letters and digits only, upper
+    case ("trf 0012-345" and "TRF0012345" are one transfer)."""
+    key = "".join(ch for ch in reference.upper() if ch.isalnum())
+    return (key or reference.upper())[:MAX_REFERENCE]
+
+
+REFERENCE_USED = {
+    "pending": "Nomor referensi %(reference)s sudah dipakai untuk setoran %(amount)s yang masih "
+               "menunggu verifikasi. Satu transfer bank hanya boleh dilaporkan sekali: periksa "
+               "lagi nomor referensinya. Tidak ada yang dicatat.",
+    "verified": "Nomor referensi %(reference)s sudah dipakai untuk setoran %(amount)s yang sudah "
+                "terverifikasi. Satu transfer bank hanya boleh dilaporkan sekali: periksa lagi "
+                "nomor referensinya. Tidak ada yang dicatat.",
+}
+
+# How close in time two deposits of one agent with the same amount must be for the supervisor
+# to be warned that they may be one transfer declared twice.
+NEAR_DUPLICATE_DAYS = 3
+
+
+def similar_references(a: str, b: str) -> bool:
+    """Two reference keys that may be one transfer typed twice: equal without leading zeros,
+    or one inside the other (at least 6 characters: a prefix or suffix left off)."""
+    if a.lstrip("0") == b.lstrip("0"):
+        return True
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter) >= 6 and shorter in longer
+
+
+def is_near_duplicate(amount: int, key: str, declared_days_apart: float, other_amount: int,
+                      other_key: str) -> bool:
+    """Whether the supervisor should be warned that two deposits may be one transfer."""
+    if similar_references(key, other_key):
+        return True
+    return amount == other_amount and declared_days_apart <= NEAR_DUPLICATE_DAYS
+
+
 def check_available(amount: int, cash_on_hand: int, waiting: int) -> None:
     """A declaration may not exceed the cash not yet declared."""
     available = cash_on_hand - waiting

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..domain import DomainError
+from ..domain.deposits import is_near_duplicate, reference_key
 from ..domain.statuses import DepositStatus
 from ..models import AgentAccount, Deposit, User
 
@@ -61,3 +63,31 @@ def pending_deposits(session: Session, branch_id: int) -> list[Deposit]:
                               Deposit.status == DepositStatus.PENDING)
         .options(joinedload(Deposit.agent))
         .order_by(Deposit.declared_at, Deposit.id)).all())
+
+
+# How far back a pending deposit is compared with the agent's other deposits.
+NEAR_DUPLICATE_LOOKBACK = timedelta(days=31)
+
+
+def near_duplicates(session: Session, deposits: list[Deposit]) -> dict[int, list[Deposit]]:
+    """For each pending deposit, the same agent's other pending or verified deposits that may be
+    the same transfer (`domain.deposits.is_near_duplicate`): the supervisor is warned before
+    verifying. One query for the whole queue."""
+    if not deposits:
+        return {}
+    since = min(d.declared_at for d in deposits) - NEAR_DUPLICATE_LOOKBACK
+    others = session.scalars(select(Deposit).where(
+        Deposit.agent_id.in_({d.agent_id for d in deposits}), Deposit.declared_at >= since,
+        Deposit.status.in_((DepositStatus.PENDING, DepositStatus.VERIFIED)))
+        .order_by(Deposit.declared_at, Deposit.id)).all()
+    found: dict[int, list[Deposit]] = {}
+    for deposit in deposits:
+        key = reference_key(deposit.reference)
+        for other in others:
+            if other.id == deposit.id or other.agent_id != deposit.agent_id:
+                continue
+            apart = abs((deposit.declared_at - other.declared_at).total_seconds()) / 86400
+            if is_near_duplicate(deposit.amount, key, apart, other.amount,
+                                 reference_key(other.reference)):
+                found.setdefault(deposit.id, []).append(other)
+    return found
