@@ -15,8 +15,8 @@ DEFAULT_DEMO_PASSWORD = "perisai-demo"
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo, create_user_command, audit_verify, ledger_verify,
-                    import_sponsored_command):
+    for command in (init_db, seed_demo, create_user_command, audit_verify, audit_anchor,
+                    audit_rekey, ledger_verify, import_sponsored_command):
         app.cli.add_command(command)
     app.cli.add_command(seed_scale_command)
     app.cli.add_command(backup_command)
@@ -144,17 +144,57 @@ def import_sponsored_command(path: str) -> None:
 
 
 @click.command("audit-verify")
+@click.option("--anchor", "anchor_text", metavar="COUNT:HASH", default=None,
+              help="A head printed earlier by `audit-anchor`: fail unless the chain still holds "
+                   "it (catches deleted events, even all of them, and rewrites).")
 @with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
-def audit_verify() -> None:
+def audit_verify(anchor_text: str | None) -> None:
     """Check the audit chain; exit code 1 at the first broken link."""
-    from .commands.audit import verify
-    result = verify(db.session)
+    from .commands.audit import Anchor, verify
+    anchor = None
+    if anchor_text is not None:
+        try:
+            anchor = Anchor.parse(anchor_text)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--anchor") from error
+    result = verify(db.session, anchor=anchor)
     if result.ok:
-        click.echo(f"Audit chain intact: {result.checked} events checked.")
+        held = f" It holds the anchor {anchor.count}:{anchor.hash[:12]}…." if anchor else ""
+        click.echo(f"Audit chain intact: {result.checked} events checked.{held}")
         return
-    click.echo(f"Audit chain BROKEN at event {result.broken_at}: {result.reason} "
-               f"({result.checked} events read).", err=True)
+    where = f" at event {result.broken_at}" if result.broken_at is not None else ""
+    click.echo(f"Audit chain BROKEN{where}: {result.reason} ({result.checked} events read).",
+               err=True)
     sys.exit(1)
+
+
+@click.command("audit-anchor")
+@with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
+def audit_anchor() -> None:
+    """Check the audit chain and print its head (event count and hash) to keep OUTSIDE the
+    database, e.g. daily in the backup log; `audit-verify --anchor HEAD` checks it later."""
+    from .commands.audit import anchor
+    result = anchor(db.session)
+    if not result.ok:
+        where = f" at event {result.broken_at}" if result.broken_at is not None else ""
+        click.echo(f"Audit chain BROKEN{where}: {result.reason}; no anchor printed.", err=True)
+        sys.exit(1)
+    click.echo(str(result.head))
+
+
+@click.command("audit-rekey")
+@with_appcontext  # the test runner calls app.cli directly, without FlaskGroup's context
+def audit_rekey() -> None:
+    """Check the audit chain as it stands, then sign it again with the current audit key (once
+    after upgrading a database whose events predate the key, or to retire an old key)."""
+    from .commands.audit import rekey
+    result = rekey(db.session)
+    if not result.ok:
+        where = f" at event {result.broken_at}" if result.broken_at is not None else ""
+        click.echo(f"Audit chain BROKEN{where}: {result.reason}; nothing was re-signed.", err=True)
+        sys.exit(1)
+    click.echo(f"Audit chain signed with the current audit key: {result.checked} events. "
+               f"New anchor (earlier ones no longer match): {result.head}")
 
 
 @click.command("ledger-verify")

@@ -21,6 +21,12 @@ def from_environment(instance_path: str) -> dict:
         # Old keys, comma-separated, still accepted for sessions and slip links after a rotation.
         "SECRET_KEY_FALLBACKS": [key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",")
                                  if key.strip()],
+        # Keys the audit chain is signed with (HMAC), kept out of the database; older ones,
+        # comma-separated, still verify the events made with them. Without AUDIT_KEY, a key
+        # derived from SECRET_KEY (and its fallbacks) is used.
+        "AUDIT_KEY": os.environ.get("AUDIT_KEY"),
+        "AUDIT_KEY_FALLBACKS": [key.strip() for key in os.environ.get("AUDIT_KEY_FALLBACKS", "").split(",")
+                                if key.strip()],
         "SQLALCHEMY_DATABASE_URI": _database_url(os.environ.get("DATABASE_URL") or sqlite_default),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

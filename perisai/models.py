@@ -470,7 +470,10 @@ class AuditEvent(db.Model):
     after: Mapped[str | None] = mapped_column(Text)
     ip: Mapped[str | None] = mapped_column(String(45))
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64), unique=True)  # HMAC under the audit key
+    # Fingerprint of the audit key the hash was made with (commands.audit.key_id); NULL for
+    # events from before the chain was keyed, until `flask audit-rekey` signs them.
+    key_id: Mapped[str | None] = mapped_column(String(16))
     __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
 
 
@@ -480,6 +483,8 @@ class AuditHead(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_hash: Mapped[str] = mapped_column(String(64))
     last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    # "<key id>:<HMAC of the head>": moving the head back after deleting events is caught.
+    mac: Mapped[str | None] = mapped_column(String(81))
 
 
 class SponsoredEntry(db.Model):
