@@ -15,7 +15,7 @@ from ..models import Bill, User, Worker
 from ..queries.bills import quote
 from . import Actor, audit
 from .sponsorship import apply_sponsor_cover
-from .tx import lock, write_transaction
+from .tx import lock, retry_transient, write_transaction
 
 
 def _new_code(session: Session) -> str:
@@ -25,6 +25,7 @@ def _new_code(session: Session) -> str:
             return code
 
 
+@retry_transient
 def issue_bill(session: Session, worker_id: int, months: int, *, agent: User, actor: Actor,
                today: date, now: datetime | None = None) -> Bill:
     """Issue a code for `months` months; it replaces the worker's previous open code."""

@@ -18,7 +18,7 @@ from ..domain.statuses import BillStatus
 from ..models import Bill, Collection, User, Worker
 from . import Actor, audit, books
 from .sponsorship import apply_sponsor_cover
-from .tx import lock, write_transaction
+from .tx import lock, retry_transient, write_transaction
 
 USED_FORM = N_("Formulir ini sudah dipakai. Muat ulang halaman, lalu coba lagi.")
 
@@ -51,6 +51,7 @@ def _collection_by_key(session: Session, key: str) -> Collection | None:
     return session.scalars(select(Collection).where(Collection.idempotency_key == key)).first()
 
 
+@retry_transient
 def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
             agent: User, actor: Actor, today: date,
             now: datetime | None = None,
@@ -69,9 +70,13 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
     try:
         with write_transaction(session):
             now = now or utcnow()
-            bill = session.scalars(lock(select(Bill).where(Bill.code == code), session)).first()
-            if bill is None:
+            worker_id = session.scalar(select(Bill.worker_id).where(Bill.code == code))
+            if worker_id is None:
                 raise DomainError(UNKNOWN_CODE, status_code=404)
+            # The worker before its bill, as everywhere (commands.tx, lock order).
+            worker = session.scalars(lock(select(Worker).where(Worker.id == worker_id),
+                                          session)).one()
+            bill = session.scalars(lock(select(Bill).where(Bill.code == code), session)).one()
             check_collector(bill_branch_id=bill.branch_id, bill_agent_id=bill.agent_id,
                             agent_id=agent_id, branch_id=branch_id)
             taken = check_taken_at(taken_at, bill_created=bill.created_at, now=now)
@@ -84,8 +89,6 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
                 raise AlreadyPaid(paid)
             check_payable(state)
             check_amount(amount, bill.amount)
-            worker = session.scalars(lock(select(Worker).where(Worker.id == bill.worker_id),
-                                          session)).one()
             status = membership_status(worker.first_month, worker.paid_through, today)
             if not status.can_bill:
                 raise Conflict(status.explanation)

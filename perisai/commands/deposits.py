@@ -20,9 +20,10 @@ from ..models import Deposit, User
 from ..queries.deposits import pending_total
 from . import Actor, audit, books
 from .collecting import USED_FORM
-from .tx import lock, write_transaction
+from .tx import lock, retry_transient, write_transaction
 
 
+@retry_transient
 def declare(session: Session, *, agent: User, amount: int, reference: str, note: str | None,
             idempotency_key: str, actor: Actor,
             now: datetime | None = None) -> tuple[Deposit, bool]:
@@ -119,6 +120,7 @@ def _for_decision(session: Session, deposit_id: int, supervisor: User) -> Deposi
     return deposit
 
 
+@retry_transient
 def verify(session: Session, deposit_id: int, *, supervisor: User, actor: Actor,
            now: datetime | None = None) -> Deposit:
     """The money reached the branch: take it off the agent's cash on hand, once."""
@@ -142,6 +144,7 @@ def verify(session: Session, deposit_id: int, *, supervisor: User, actor: Actor,
     return deposit
 
 
+@retry_transient
 def reject(session: Session, deposit_id: int, *, supervisor: User, reason: str, actor: Actor,
            now: datetime | None = None) -> Deposit:
     reason = clean_reject_reason(reason)

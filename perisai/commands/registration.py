@@ -22,7 +22,7 @@ from ..domain.statuses import BillStatus
 from ..models import Bill, Heir, RegistrationKey, User, Worker
 from . import Actor, audit, books
 from .sponsorship import apply_sponsor_cover
-from .tx import lock, write_transaction
+from .tx import lock, retry_transient, write_transaction
 
 DUPLICATE = N_("NIK ini sudah terdaftar. Satu NIK hanya boleh satu kepesertaan.")
 KEY_USED = N_("Formulir ini sudah dipakai untuk pendaftaran lain. Tidak ada yang dicatat lagi. "
@@ -65,6 +65,7 @@ def _fill(worker: Worker, registration: Registration, *, agent_id: int, branch_i
     worker.consent_at = now
 
 
+@retry_transient
 def register_worker(session: Session, registration: Registration, *, agent: User, actor: Actor,
                     today: date, idempotency_key: str | None = None,
                     content_digest: str = "") -> Worker:

@@ -20,7 +20,7 @@ from ..domain.text import Money, Month
 from ..models import Bill, Collection, Reversal, User, Worker
 from ..queries.reversals import latest_valid_collection
 from . import Actor, audit, books
-from .tx import lock, write_transaction
+from .tx import lock, retry_transient, write_transaction
 
 ALREADY_PENDING = N_("Pembatalan pembayaran ini sudah diminta dan menunggu pengawas.")
 ALREADY_DECIDED = {
@@ -38,6 +38,7 @@ def _must_be_latest(session: Session, collection: Collection) -> None:
                        receipt=latest.receipt_number, month=Month(latest.first_month))
 
 
+@retry_transient
 def request_reversal(session: Session, receipt_number: str, *, agent: User, reason: str | None,
                      actor: Actor, now: datetime | None = None) -> Reversal:
     agent_id = agent.id
@@ -87,6 +88,7 @@ def _for_decision(session: Session, reversal_id: int, supervisor: User) -> Rever
     return reversal
 
 
+@retry_transient
 def approve(session: Session, reversal_id: int, *, supervisor: User, actor: Actor,
             note: str | None = None, now: datetime | None = None) -> Reversal:
     note = clean_reason(note, required=False)
@@ -101,6 +103,17 @@ def approve(session: Session, reversal_id: int, *, supervisor: User, actor: Acto
                                     session)).one()
         _must_be_latest(session, collection)
         check_this_membership(collection.first_month, worker.first_month)
+        before = {"status": ReversalStatus.PENDING, "bill_status": bill.status,
+                  "paid_through": worker.paid_through}
+        worker.paid_through = paid_through_after(collection.first_month, worker.first_month)
+        bill.status = BillStatus.CANCELLED
+        # A code issued after this payment starts at the wrong month now: it can never be paid.
+        # (The worker's bills before the agent's account: the lock order of commands.tx.)
+        stale = session.scalars(select(Bill.code).where(Bill.worker_id == worker.id,
+                                                        Bill.status == BillStatus.OPEN)).all()
+        session.execute(update(Bill).where(Bill.worker_id == worker.id,
+                                           Bill.status == BillStatus.OPEN)
+                        .values(status=BillStatus.CANCELLED, closed_at=now))
         account = books.account_for_update(session, collection.agent_id)
         if account.cash_on_hand < collection.amount:
             raise Conflict(
@@ -108,16 +121,7 @@ def approve(session: Session, reversal_id: int, *, supervisor: User, actor: Acto
                 "disetor. Pembatalan ini tidak bisa lewat aplikasi; cabang harus mengembalikan "
                 "uang ke pekerja.", amount=Money(collection.amount),
                 cash=Money(account.cash_on_hand))
-        before = {"status": ReversalStatus.PENDING, "bill_status": bill.status,
-                  "paid_through": worker.paid_through, "cash_on_hand": account.cash_on_hand}
-        worker.paid_through = paid_through_after(collection.first_month, worker.first_month)
-        bill.status = BillStatus.CANCELLED
-        # A code issued after this payment starts at the wrong month now: it can never be paid.
-        stale = session.scalars(select(Bill.code).where(Bill.worker_id == worker.id,
-                                                        Bill.status == BillStatus.OPEN)).all()
-        session.execute(update(Bill).where(Bill.worker_id == worker.id,
-                                           Bill.status == BillStatus.OPEN)
-                        .values(status=BillStatus.CANCELLED, closed_at=now))
+        before["cash_on_hand"] = account.cash_on_hand
         # Approved before the ledger entry: the age of the cash left is worked out without it.
         reversal.status = ReversalStatus.APPROVED
         reversal.decided_by_id = supervisor.id
@@ -134,6 +138,7 @@ def approve(session: Session, reversal_id: int, *, supervisor: User, actor: Acto
     return reversal
 
 
+@retry_transient
 def reject(session: Session, reversal_id: int, *, supervisor: User, actor: Actor,
            reason: str | None = None, now: datetime | None = None) -> Reversal:
     reason = clean_reason(reason, required=False)

@@ -59,7 +59,7 @@ def _upsert_batch(session: Session, batch: list[dict], now, corrections: list[di
 
 
 def _workers_of(session: Session, niks: set[str]):
-    return lock(select(Worker).where(Worker.nik.in_(niks)), session)
+    return lock(select(Worker).where(Worker.nik.in_(niks)).order_by(Worker.id), session)
 
 
 def _cover_batch(session: Session, niks: set[str], actor: Actor) -> int:
