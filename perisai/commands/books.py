@@ -17,7 +17,7 @@ caller's write transaction and in the same order (so locks are always taken the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import case, delete, func, insert, select
@@ -101,7 +101,8 @@ def _post(session: Session, *, agent_id: int, branch_id: int, kind: LedgerKind, 
     """Append one entry and move the account; the caller's transaction makes both atomic."""
     at = at or utcnow()
     account = account_for_update(session, agent_id)
-    if account.cash_on_hand + amount < 0:
+    if account.cash_on_hand + amount < 0 or (
+            amount < 0 and cash_in_branch(session, agent_id, branch_id) + amount < 0):
         raise DomainError("Uang tunai agen tidak cukup untuk ini.", status_code=409)
     entry = LedgerEntry(agent_id=agent_id, branch_id=branch_id, kind=kind, amount=amount,
                         collection_id=collection_id, deposit_id=deposit_id, created_at=at)
@@ -124,6 +125,15 @@ def _post(session: Session, *, agent_id: int, branch_id: int, kind: LedgerKind, 
     else:
         account.oldest_undeposited_at = _oldest_undeposited(session, agent_id, account.cash_on_hand)
     return entry
+
+
+def cash_in_branch(session: Session, agent_id: int, branch_id: int) -> int:
+    """The agent's cash on hand in one branch's books: what it collected there, less what was
+    reversed or deposited there. A reversal or a deposit is settled in the branch of its
+    receipt or its declaration, so cash collected in one branch never pays out another's; the
+    sum over the agent's branches is its cash on hand."""
+    return int(session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.agent_id == agent_id, LedgerEntry.branch_id == branch_id)) or 0)
 
 
 def _oldest_undeposited(session: Session, agent_id: int, cash_on_hand: int) -> datetime | None:
@@ -308,21 +318,55 @@ class MonthMismatch:
 
 
 @dataclass(frozen=True)
+class BranchMismatch:
+    """An agent's books in one branch that do not add up: entries settled in another branch
+    than their receipt's or declaration's, or less than no cash left in the branch."""
+    agent_id: int
+    branch_id: int
+    balance: int
+    misplaced: int  # entries posted to this branch that belong to another
+
+
+@dataclass(frozen=True)
 class BooksReport:
     ledger: list[LedgerMismatch]
     tallies: list[TallyMismatch]
     months: list[MonthMismatch]
+    branches: list[BranchMismatch] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.ledger or self.tallies or self.months)
+        return not (self.ledger or self.tallies or self.months or self.branches)
 
 
 def verify_books(session: Session) -> BooksReport:
     """Every agent's cash on hand against the sum of its ledger entries, its incentive tallies
     against a recount of the collections, its months against a recount of the registrations
-    and collections. Empty lists when the books agree."""
-    return BooksReport(_verify_ledger(session), _verify_tallies(session), _verify_months(session))
+    and collections, and its books per branch. Empty lists when the books agree."""
+    return BooksReport(_verify_ledger(session), _verify_tallies(session), _verify_months(session),
+                       _verify_branches(session))
+
+
+def _verify_branches(session: Session) -> list[BranchMismatch]:
+    """Per agent and branch: the cash left in that branch's books is not negative, and each
+    entry is in the branch of the collection or deposit it moves (a reversal is settled where
+    its receipt was taken, a deposit where it was declared)."""
+    balances = {(agent, branch): int(total) for agent, branch, total in session.execute(
+        select(LedgerEntry.agent_id, LedgerEntry.branch_id, func.sum(LedgerEntry.amount))
+        .group_by(LedgerEntry.agent_id, LedgerEntry.branch_id))}
+    home = case((LedgerEntry.collection_id.is_not(None), Collection.branch_id),
+                else_=Deposit.branch_id)
+    misplaced = {(agent, branch): count for agent, branch, count in session.execute(
+        select(LedgerEntry.agent_id, LedgerEntry.branch_id, func.count())
+        .select_from(LedgerEntry)
+        .outerjoin(Collection, Collection.id == LedgerEntry.collection_id)
+        .outerjoin(Deposit, Deposit.id == LedgerEntry.deposit_id)
+        .where(LedgerEntry.branch_id != home)
+        .group_by(LedgerEntry.agent_id, LedgerEntry.branch_id))}
+    return [BranchMismatch(agent, branch, balances.get((agent, branch), 0),
+                           misplaced.get((agent, branch), 0))
+            for agent, branch in sorted(set(balances) | set(misplaced))
+            if balances.get((agent, branch), 0) < 0 or misplaced.get((agent, branch), 0)]
 
 
 def _verify_ledger(session: Session) -> list[LedgerMismatch]:

@@ -128,11 +128,14 @@ def verify(session: Session, deposit_id: int, *, supervisor: User, actor: Actor,
         now = now or utcnow()
         deposit = _for_decision(session, deposit_id, supervisor)
         account = books.account_for_update(session, deposit.agent_id)
-        if account.cash_on_hand < deposit.amount:
+        # Settled in the branch it was declared in: the agent's cash in that branch's books.
+        held = min(account.cash_on_hand,
+                   books.cash_in_branch(session, deposit.agent_id, deposit.branch_id))
+        if held < deposit.amount:
             raise Conflict("Setoran %(amount)s lebih besar dari uang tunai agen saat ini (%(cash)s), "
                            "mungkin karena ada pembatalan yang disetujui. Tolak setoran ini dan "
                            "minta agen mengajukan ulang.", amount=Money(deposit.amount),
-                           cash=Money(account.cash_on_hand))
+                           cash=Money(held))
         before = {"status": deposit.status, "cash_on_hand": account.cash_on_hand}
         books.on_deposit_verified(session, deposit, at=now)
         deposit.status = DepositStatus.VERIFIED

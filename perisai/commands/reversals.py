@@ -17,7 +17,7 @@ from ..domain.clock import utcnow
 from ..domain.reversals import check_this_membership, clean_reason, paid_through_after
 from ..domain.statuses import BillStatus, ReversalStatus
 from ..domain.text import Money, Month
-from ..models import Bill, Collection, Reversal, User, Worker
+from ..models import Bill, Branch, Collection, Reversal, User, Worker
 from ..queries.reversals import latest_valid_collection
 from . import Actor, audit, books
 from .tx import lock, retry_transient, write_transaction
@@ -59,6 +59,8 @@ def request_reversal(session: Session, receipt_number: str, *, agent: User, reas
             _must_be_latest(session, collection)
             check_this_membership(collection.first_month,
                                   session.get(Worker, collection.worker_id).first_month)
+            if collection.branch_id != agent.branch_id:
+                _refuse_other_branch(session, collection)
             reversal = Reversal(collection_id=collection.id, branch_id=collection.branch_id,
                                 requested_by_id=agent_id, reason=reason, requested_at=now,
                                 status=ReversalStatus.PENDING)
@@ -73,6 +75,17 @@ def request_reversal(session: Session, receipt_number: str, *, agent: User, reas
         session.rollback()
         raise Conflict(ALREADY_PENDING) from error
     return reversal
+
+
+def _refuse_other_branch(session: Session, collection: Collection):
+    """The receipt's branch decides a reversal and settles its cash: the agent's cash in that
+    branch pays it back, never cash collected in another. An agent that moved branch left the
+    old branch with empty hands, so a receipt from there is refunded by that branch."""
+    branch = session.get(Branch, collection.branch_id)
+    raise Conflict("Kuitansi %(receipt)s dicatat di %(branch)s, sebelum agen pindah cabang, dan "
+                   "uangnya sudah disetor ke cabang itu. Pembatalan ini tidak bisa lewat "
+                   "aplikasi: %(branch)s yang mengembalikan uang ke pekerja.",
+                   receipt=collection.receipt_number, branch=branch.name)
 
 
 def _for_decision(session: Session, reversal_id: int, supervisor: User) -> Reversal:
@@ -115,12 +128,18 @@ def approve(session: Session, reversal_id: int, *, supervisor: User, actor: Acto
                                            Bill.status == BillStatus.OPEN)
                         .values(status=BillStatus.CANCELLED, closed_at=now))
         account = books.account_for_update(session, collection.agent_id)
-        if account.cash_on_hand < collection.amount:
+        # Settled in the receipt's branch: only the agent's cash in that branch's books counts.
+        held = min(account.cash_on_hand,
+                   books.cash_in_branch(session, collection.agent_id, collection.branch_id))
+        if held < collection.amount and session.get(User, collection.agent_id).branch_id \
+                != collection.branch_id:
+            _refuse_other_branch(session, collection)
+        if held < collection.amount:
             raise Conflict(
                 "Agen tidak lagi memegang %(amount)s (uang di tangan %(cash)s): uangnya sudah "
                 "disetor. Pembatalan ini tidak bisa lewat aplikasi; cabang harus mengembalikan "
                 "uang ke pekerja.", amount=Money(collection.amount),
-                cash=Money(account.cash_on_hand))
+                cash=Money(held))
         before["cash_on_hand"] = account.cash_on_hand
         # Approved before the ledger entry: the age of the cash left is worked out without it.
         reversal.status = ReversalStatus.APPROVED
