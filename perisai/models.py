@@ -342,7 +342,7 @@ class Deposit(db.Model):
     amount: Mapped[int] = mapped_column(BigInteger)
     reference: Mapped[str] = mapped_column(String(60))
     # `domain.deposits.reference_key(reference)`: one bank transfer is one deposit. NULL only
-    # for duplicates that were already there when the rule came in (migration a7c9e1f3b5d8).
+    # for duplicates that were already there when the rule came in (migration d2f4b6a8c0e1).
     reference_key: Mapped[str | None] = mapped_column(String(60))
     note: Mapped[str | None] = mapped_column(String(300))
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)

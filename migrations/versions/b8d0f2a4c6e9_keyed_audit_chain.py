@@ -5,7 +5,7 @@ reports them until `flask audit-rekey` has checked them as they are and signed t
 with the audit key.
 
 Revision ID: b8d0f2a4c6e9
-Revises: a7c9e1f3b5d8
+Revises: d2f4b6a8c0e1
 Create Date: 2026-12-03 07:00:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'b8d0f2a4c6e9'
-down_revision = 'a7c9e1f3b5d8'
+down_revision = 'd2f4b6a8c0e1'
 branch_labels = None
 depends_on = None
 

@@ -7,16 +7,16 @@ verified deposit per agent and key. Existing rows get their key here; where an a
 has two pending or verified deposits with one key, the later ones keep a NULL key (they stay
 as they were decided, and the supervisor's queue warns about them as near-duplicates).
 
-Revision ID: a7c9e1f3b5d8
-Revises: f6a8c0e2b4d6
+Revision ID: d2f4b6a8c0e1
+Revises: a7c9e1f3b5d7
 Create Date: 2026-12-03 06:30:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = 'a7c9e1f3b5d8'
-down_revision = 'f6a8c0e2b4d6'
+revision = 'd2f4b6a8c0e1'
+down_revision = 'a7c9e1f3b5d7'
 branch_labels = None
 depends_on = None
 
