@@ -30,6 +30,11 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": _database_url(os.environ.get("DATABASE_URL") or sqlite_default),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # A Redis that stops answering must not hold a login for long: fail fast, fall back.
+        "RATELIMIT_STORAGE_OPTIONS": (
+            {"socket_connect_timeout": 1, "socket_timeout": 1}
+            if os.environ.get("RATELIMIT_STORAGE_URI", "").startswith(("redis", "rediss"))
+            else {}),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "PREFERRED_URL_SCHEME": os.environ.get("PREFERRED_URL_SCHEME", "http"),
@@ -70,6 +75,9 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 8 * 1024 * 1024,  # oversized fields get a 422, not a 413
     "RATELIMIT_HEADERS_ENABLED": False,
+    # Redis down: count limits in each process's memory until it answers again (logged), rather
+    # than refusing logins and public lookups.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_PUBLIC": "30 per minute",
     "RATELIMIT_LOGIN": "10 per minute",
     # After this many failed logins for a username, each further attempt waits: 30 s, then

@@ -44,6 +44,12 @@ def _without_database() -> None:
         g._login_user = login_manager.anonymous_user()
 
 
+def _disk_full(error: DBAPIError) -> bool:
+    """SQLite's "database or disk is full", PostgreSQL's disk_full (53100)."""
+    orig = getattr(error, "orig", None)
+    return getattr(orig, "sqlstate", None) == "53100" or "disk is full" in str(orig)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -66,6 +72,10 @@ def init_app(app: Flask) -> None:
     def database_down(error):
         _without_database()
         app.logger.error("database error: %s", type(error.orig).__name__ if getattr(error, "orig", None) else error)
+        if _disk_full(error):
+            return render_error(503, _l("Penyimpanan server penuh, jadi tidak ada yang bisa "
+                                        "dicatat. Tidak ada data yang berubah. Beri tahu admin, "
+                                        "lalu coba lagi nanti."))
         if isinstance(error, OperationalError):
             return render_error(503)
         return render_error(500)

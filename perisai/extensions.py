@@ -1,4 +1,5 @@
 """Flask extensions, created here and bound to the app in `create_app`."""
+from __future__ import annotations
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
@@ -30,4 +31,42 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 compress = Compress()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class _StorageWithFallback:
+    """The limiter's storage for code that counts in it directly (the login slowdown): the
+    shared storage (Redis), or this process's memory while it does not answer. Flask-Limiter
+    switches its own limits the same way (`RATELIMIT_IN_MEMORY_FALLBACK_ENABLED`) and checks now
+    and then whether the storage is back."""
+
+    def __init__(self, limiter: ResilientLimiter, primary, fallback):
+        self._limiter, self._primary, self._fallback = limiter, primary, fallback
+
+    def __getattr__(self, name: str):
+        def call(*args, **kwargs):
+            if not self._limiter._storage_dead:
+                try:
+                    return getattr(self._primary, name)(*args, **kwargs)
+                except Exception as error:  # noqa: BLE001 - any storage failure: count in memory
+                    self._limiter.logger.warning(
+                        "Rate limit storage unreachable (%s) - falling back to in-memory storage",
+                        type(error).__name__)
+                    self._limiter._storage_dead = True
+            return getattr(self._fallback, name)(*args, **kwargs)
+        return call
+
+
+class ResilientLimiter(Limiter):
+    """A Limiter whose `storage` falls back to memory, like its limits, when Redis is down:
+    logins and public lookups keep working, limited per process, and the log says so."""
+
+    @property
+    def storage(self):
+        primary = super().storage
+        fallback = getattr(self, "_fallback_storage", None)
+        if fallback is None:
+            return primary
+        return _StorageWithFallback(self, primary, fallback)
+
+
+limiter = ResilientLimiter(key_func=get_remote_address, default_limits=[])
