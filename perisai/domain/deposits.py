@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from . import DomainError
+from . import N_, DomainError
 from .inputs import clean_text, parse_rupiah
 from .text import Money
 
@@ -50,12 +50,12 @@ def reference_key(reference: str) -> str:
 
 
 REFERENCE_USED = {
-    "pending": "Nomor referensi %(reference)s sudah dipakai untuk setoran %(amount)s yang masih "
-               "menunggu verifikasi. Satu transfer bank hanya boleh dilaporkan sekali: periksa "
-               "lagi nomor referensinya. Tidak ada yang dicatat.",
-    "verified": "Nomor referensi %(reference)s sudah dipakai untuk setoran %(amount)s yang sudah "
-                "terverifikasi. Satu transfer bank hanya boleh dilaporkan sekali: periksa lagi "
-                "nomor referensinya. Tidak ada yang dicatat.",
+    "pending": N_("Nomor referensi %(reference)s sudah dipakai untuk setoran %(amount)s yang "
+                  "masih menunggu verifikasi. Satu transfer bank hanya boleh dilaporkan sekali: "
+                  "periksa lagi nomor referensinya. Tidak ada yang dicatat."),
+    "verified": N_("Nomor referensi %(reference)s sudah dipakai untuk setoran %(amount)s yang "
+                   "sudah terverifikasi. Satu transfer bank hanya boleh dilaporkan sekali: "
+                   "periksa lagi nomor referensinya. Tidak ada yang dicatat."),
 }
 
 # How close in time two deposits of one agent with the same amount must be for the supervisor
