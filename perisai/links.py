@@ -1,5 +1,5 @@
-"""Links that leave the app: the public slip's signed token (no database id in it), its full
-address and its QR code."""
+"""Links that leave the app: the public slip's and the member card's signed tokens (no database
+id in them), their full addresses, QR codes and a WhatsApp link."""
 from __future__ import annotations
 
 import segno
@@ -7,14 +7,18 @@ from flask import current_app, has_app_context, url_for
 from itsdangerous import BadData, BadSignature, URLSafeSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
 
+from .domain.checklist import normalise_phone
+
 SALT = "perisai-slip-v1"
+CARD_SALT = "perisai-card-v1"  # a slip's token never opens a card, nor the other way round
 
 
-def token_for(receipt_number: str, secret_key: str) -> str:
-    return URLSafeSerializer(secret_key, salt=SALT).dumps(receipt_number)
+def token_for(receipt_number: str, secret_key: str, salt: str = SALT) -> str:
+    return URLSafeSerializer(secret_key, salt=salt).dumps(receipt_number)
 
 
-def receipt_from_token(token: str, secret_key: str, fallbacks: list[str] | None = None) -> str | None:
+def receipt_from_token(token: str, secret_key: str, fallbacks: list[str] | None = None,
+                       salt: str = SALT) -> str | None:
     """The receipt number a token was signed for, or None when it is forged or altered.
 
     Tokens signed with an old key in SECRET_KEY_FALLBACKS (as Flask does for sessions) still
@@ -26,7 +30,7 @@ def receipt_from_token(token: str, secret_key: str, fallbacks: list[str] | None 
     if not _is_canonical(token):
         return None
     try:
-        value = URLSafeSerializer(keys, salt=SALT).loads(token)
+        value = URLSafeSerializer(keys, salt=salt).loads(token)
     except BadSignature:
         return None
     return value if isinstance(value, str) else None
@@ -59,3 +63,25 @@ def public_slip_url(receipt_number: str) -> str:
     if base:
         return base.rstrip("/") + url_for("public.slip", token=token)
     return url_for("public.slip", token=token, _external=True)
+
+
+def member_from_card_token(token: str, secret_key: str) -> str | None:
+    """The member number a card token was signed for, or None when it is forged or altered."""
+    return receipt_from_token(token, secret_key, salt=CARD_SALT)
+
+
+def public_card_url(member_number: str) -> str:
+    """The member's digital card: a signed token of the member number, never a database id."""
+    token = token_for(member_number, current_app.config["SECRET_KEY"], salt=CARD_SALT)
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for("public.card", token=token)
+    return url_for("public.card", token=token, _external=True)
+
+
+def whatsapp_url(phone: str | None, text: str) -> str:
+    """A wa.me link that opens a chat with this phone (international form, 62…) and the text."""
+    from urllib.parse import quote
+    number = normalise_phone(phone or "")
+    target = "62" + number[1:] if number else ""
+    return f"https://wa.me/{target}?text={quote(text, safe='')}"

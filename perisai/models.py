@@ -13,8 +13,8 @@ from .domain.clock import ZONES, utcnow
 from .domain.rates import MonthPrice
 from .domain.sponsored_list import SPONSOR_CODES
 from .domain.status import MembershipStatus, membership_status
-from .domain.statuses import (STORED_BILL_STATUSES, BillStatus, DepositStatus, LedgerKind,
-                              ReversalStatus, Role)
+from .domain.statuses import (STORED_BILL_STATUSES, BillStatus, DepositStatus, HeirChangeStatus,
+                              LedgerKind, ReversalStatus, Role)
 from .extensions import db
 
 
@@ -161,6 +161,60 @@ class Heir(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     relation: Mapped[str] = mapped_column(String(40))
     worker: Mapped[Worker] = relationship(back_populates="heirs")
+
+
+class WorkerChange(db.Model):
+    """One changed field of a member's data (a data update, an approved change of heir).
+
+    Never updated or deleted, like the membership history: the worker row holds the data in
+    force, this is how it came to be. Values are kept as the worker page shows them."""
+    __tablename__ = "worker_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    field: Mapped[str] = mapped_column(String(20))
+    old_value: Mapped[str | None] = mapped_column(String(300))
+    new_value: Mapped[str | None] = mapped_column(String(300))
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    changed_by: Mapped[User] = relationship(foreign_keys=[changed_by_id])
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+
+    __table_args__ = (Index("ix_worker_changes_worker_time", "worker_id", "changed_at"),)
+
+
+class HeirChange(db.Model):
+    """Maker-checker for a change of heir: the owner agent asks, a supervisor of the branch
+    decides. The heir in force changes only on approval."""
+    __tablename__ = "heir_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
+    old_name: Mapped[str] = mapped_column(String(120))
+    old_relation: Mapped[str] = mapped_column(String(40))
+    new_name: Mapped[str] = mapped_column(String(120))
+    new_relation: Mapped[str] = mapped_column(String(40))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default=HeirChangeStatus.PENDING)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str | None] = mapped_column(String(500))
+
+    worker: Mapped[Worker] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (
+        CheckConstraint(one_of("status", HeirChangeStatus), name="known_status"),
+        CheckConstraint("decided_by_id IS NULL OR decided_by_id <> requested_by_id",
+                        name="maker_is_not_checker"),
+        Index("uq_heir_changes_one_pending", "worker_id", unique=True,
+              **_open_only("status = 'pending'")),
+        Index("ix_heir_changes_branch_status", "branch_id", "status", "requested_at"),
+        Index("ix_heir_changes_worker_time", "worker_id", "requested_at"),
+    )
 
 
 class RateSchedule(db.Model):

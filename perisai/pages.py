@@ -18,6 +18,7 @@ from .queries.deposits import near_duplicates, panel_for_agent, pending_deposits
 from .queries.receipts import is_reversed
 from .queries.reversals import latest_for_collection, pending_reversals
 from .queries.sponsorship import list_counts
+from .queries.worker_changes import pending_heir_changes
 from .web import branch_zone, render_page, see_other, today, wants_fragment
 
 AGENTS_PER_PAGE = 50
@@ -36,7 +37,8 @@ def supervisor_queue() -> dict:
     deposits = pending_deposits(db.session, branch_id)
     return dict(pending_deposits=deposits,
                 deposit_warnings=near_duplicates(db.session, deposits),
-                pending_reversals=pending_reversals(db.session, branch_id))
+                pending_reversals=pending_reversals(db.session, branch_id),
+                pending_heir_changes=pending_heir_changes(db.session, branch_id))
 
 
 def supervisor_home_page():
@@ -91,7 +93,7 @@ def bill_page(bill: Bill):
 def back_to_queue() -> str:
     """Where a plain form returns after a decision: the page it was sent from, if ours."""
     target = request.form.get("next") or ""
-    if target.startswith(("/supervisor", "/receipts/")) and "//" not in target \
+    if target.startswith(("/supervisor", "/receipts/", "/workers/")) and "//" not in target \
             and "\\" not in target:
         return target
     return url_for("supervisor.agents")

@@ -11,15 +11,18 @@ from flask_babel import get_locale, gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from .domain.checklist import CHANGE_LABELS
 from .domain.clock import HEAD_OFFICE_ZONE, ZONE_LABELS, to_local
 from .domain.codes import grouped
 from .domain.flags import FLAG_LABELS
 from .domain.inputs import new_form_key
 from .domain.nik import masked
 from .domain.occupations import label as occupation_label
-from .domain.statuses import BILL_LABELS, DEPOSIT_LABELS, LEDGER_LABELS, REVERSAL_LABELS
+from .domain.statuses import (BILL_LABELS, DEPOSIT_LABELS, HEIR_CHANGE_LABELS, LEDGER_LABELS,
+                              REVERSAL_LABELS)
 from .domain.text import rupiah
 from .i18n import localize, month_name, translations
+from .links import public_card_url, whatsapp_url
 
 
 def init_app(app: Flask) -> None:
@@ -44,7 +47,10 @@ def init_app(app: Flask) -> None:
         static_url=static_url, csrf_token=generate_csrf, get_locale=get_locale,
         new_form_key=new_form_key, bill_status_labels=BILL_LABELS,
         deposit_status_labels=DEPOSIT_LABELS, reversal_status_labels=REVERSAL_LABELS,
-        agent_flag_labels=FLAG_LABELS, ledger_kind_labels=LEDGER_LABELS)
+        agent_flag_labels=FLAG_LABELS, ledger_kind_labels=LEDGER_LABELS,
+        heir_change_status_labels=HEIR_CHANGE_LABELS, change_labels=CHANGE_LABELS,
+        change_value=change_value, program_names=program_names, whatsapp_url=whatsapp_url,
+        card_link=public_card_url)
     _install_fast_gettext(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -58,6 +64,23 @@ def init_app(app: Flask) -> None:
             response.direct_passthrough = False
             response.make_sequence()
         return response
+
+
+def program_names(programs) -> str:
+    return "JKK, JKM, JHT" if str(programs) == "3" else "JKK, JKM"
+
+
+def change_value(field: str, value: str | None) -> str:
+    """A value of the member's data history as the worker page shows the data itself."""
+    if not value:
+        return "–"
+    if field in ("occupation", "occupation2"):
+        return localize(occupation_label(value))
+    if field == "declared_income" and value.isdigit():
+        return rupiah(int(value))
+    if field == "programs":
+        return program_names(value)
+    return value
 
 
 def held_for(hours: float | None) -> str:

@@ -21,6 +21,7 @@ import pytest
 from conftest import DEMO_PASSWORD, csrf_token
 from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, issue_bill, nik_for,
                      public_slip_url, receipt_from, register, worker_id_from)
+from markup import one
 from perisai.extensions import db
 
 ROLES = ("anonymous", "agent1", "agent2", "agent3", "supervisor1", "supervisor2", "admin")
@@ -36,6 +37,12 @@ class Case:
 def new_worker_form(world) -> dict:
     nik = nik_for(date(1990, 3, 4), "M", world.next_serial())
     return dict(VALID, nik=nik, sex="M", birth_date="1990-03-04", full_name="Budi Santoso")
+
+
+def edit_form(world) -> dict:
+    return {"phone": "0813 1111 2222", "address": "Jl. Braga 5, Bandung", "occupation": "ojek",
+            "occupation2": "", "declared_income": "2.000.000", "programs": "2",
+            "heir_name": "Asep Marlina", "heir_relation": "suami"}
 
 
 #                   anon agent1 agent2 agent3 sup1 sup2 admin
@@ -66,6 +73,19 @@ MATRIX: dict[str, dict[str, Case]] = {
     },
     "/workers/new/check": {"POST": Case("/workers/new/check", AGENTS_ONLY, {"nik": "3273015208950007"})},
     "/workers/<int:worker_id>": {"GET": Case("/workers/{worker_id}", OWNER_AND_BRANCH_SUPERVISOR)},
+    "/workers/<int:worker_id>/edit": {
+        "GET": Case("/workers/{worker_id}/edit", (302, 200, 404, 404, 403, 403, 403)),
+        "POST": Case("/workers/{worker_id}/edit", (302, 303, 404, 404, 403, 403, 403),
+                     {"form": edit_form}),
+    },
+    "/heir-changes/<int:heir_change_id>/approve": {
+        "POST": Case("/heir-changes/{heir_change_id}/approve", BRANCH_SUPERVISOR_DECIDES,
+                     {"note": "Dikonfirmasi lewat telepon"}),
+    },
+    "/heir-changes/<int:heir_change_id>/reject": {
+        "POST": Case("/heir-changes/{heir_change_id}/reject", BRANCH_SUPERVISOR_DECIDES,
+                     {"note": "Pekerja tidak tahu"}),
+    },
     "/workers/<int:worker_id>/bills": {
         "POST": Case("/workers/{worker_id}/bills", (302, 303, 404, 404, 403, 403, 403), {"months": "1"}),
     },
@@ -158,6 +178,8 @@ MATRIX: dict[str, dict[str, Case]] = {
     "/verify": {"GET": Case("/verify?receipt={receipt}&birth_date=1995-08-12", EVERYONE_200)},
     "/status": {"GET": Case("/status?member={member}&birth_date=1995-08-12", EVERYONE_200)},
     "/sponsored": {"GET": Case("/sponsored?nik=3273015208950007", EVERYONE_200)},
+    "/card/<token>": {"GET": Case("/card/{card_token}", EVERYONE_200)},
+    "/program": {"GET": Case("/program", EVERYONE_200)},
 }
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -234,6 +256,7 @@ def build_world(client, auth) -> World:
                  open_amount=amount_of_bill(client, open_code), member=member,
                  paid_code=code, username="agent1")
     extend_world(client, world)
+    extend_world_member_data(client, world)
     auth.logout()
     return world
 
@@ -272,6 +295,21 @@ def extend_world(client, world: World) -> None:
         world.update(today=today.isoformat(), month_start=today.replace(day=1).isoformat(),
                      month=today.strftime("%Y-%m"))
         session.remove()
+
+
+def extend_world_member_data(client, world: World) -> None:
+    """A change of heir of the first worker waiting for the supervisor, and its card's token."""
+    from perisai.models import HeirChange
+    from sqlalchemy import select
+    page = client.get(f"/workers/{world['worker_id']}")
+    world["card_token"] = one(page, "a#card-link")["href"].split("/card/", 1)[1]
+    response = client.post(f"/workers/{world['worker_id']}/edit", data=dict(
+        edit_form(world), heir_name="Dewi Lestari", heir_relation="anak",
+        csrf_token=csrf_token(client, f"/workers/{world['worker_id']}/edit")))
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with client.application.app_context():
+        world["heir_change_id"] = db.session.scalar(select(HeirChange.id))
+        db.session.remove()
 
 
 def sqlite_path(app) -> Path:

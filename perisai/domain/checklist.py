@@ -337,3 +337,62 @@ def income_hint(rate_book: RateBook, month: date) -> Text:
     rate = rate_book.rate_for(month)
     return text("%(min)s – %(max)s, kelipatan %(step)s", min=Money(rate.min_income),
                 max=Money(rate.max_income), step=Money(rate.income_step))
+
+
+# --- A data update ---------------------------------------------------------------------------
+
+# What the owner agent may change after registration; the rest (NIK, name, birth date, sex) is
+# the identity on the KTP and is fixed. The checklist items that speak for these fields.
+UPDATE_FIELDS = ("phone", "address", "occupation", "occupation2", "declared_income", "programs",
+                 "heir_name", "heir_relation")
+UPDATE_ITEMS = ("phone", "address", "occupation", "declared_income", "programs", "heir")
+# What the member's data history calls each changed field.
+CHANGE_LABELS = {"phone": N_("Nomor HP"), "address": N_("Alamat"),
+                 "occupation": N_("Pekerjaan utama"), "occupation2": N_("Pekerjaan kedua"),
+                 "declared_income": N_("Penghasilan sebulan"), "programs": N_("Program"),
+                 "heir": N_("Ahli waris")}
+
+
+@dataclass(frozen=True)
+class DataUpdate:
+    phone: str
+    address: str
+    occupation: str
+    occupation2: str | None
+    declared_income: int
+    programs: int
+    heir_name: str
+    heir_relation: str
+
+
+@dataclass
+class UpdateResult:
+    items: list[Item] = field(default_factory=list)
+    update: DataUpdate | None = None
+    too_long: set[str] = field(default_factory=set)
+
+    @property
+    def complete(self) -> bool:
+        return self.update is not None
+
+    @property
+    def problems(self) -> list[Item]:
+        return [item for item in self.items if not item.ok]
+
+
+def check_update(raw: dict[str, str], *, today: date, rate_book: RateBook) -> UpdateResult:
+    """Check a data update with the registration's own rules (the same checklist items), for
+    the fields an update may change. Identity and the age limit are not checked again: they
+    were checked at registration, and a member who turns 65 stays covered."""
+    values = {key: raw.get(key) or "" for key in UPDATE_FIELDS}
+    checked = check_registration(values, today=today, rate_book=rate_book)
+    result = UpdateResult(items=[item for item in checked.items if item.key in UPDATE_ITEMS],
+                          too_long=checked.too_long & set(UPDATE_FIELDS))
+    if all(item.ok for item in result.items):
+        result.update = DataUpdate(
+            phone=normalise_phone(values["phone"]), address=clean_text(values["address"]),
+            occupation=values["occupation"], occupation2=values["occupation2"] or None,
+            declared_income=parse_rupiah(values["declared_income"]),
+            programs=int(values["programs"]), heir_name=clean_text(values["heir_name"]),
+            heir_relation=values["heir_relation"])
+    return result

@@ -31,6 +31,13 @@ class ReversalStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class HeirChangeStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # the agent asked again for another heir before a decision
+
+
 class LedgerKind(StrEnum):
     COLLECTION = "collection"
     REVERSAL = "reversal"
@@ -51,6 +58,10 @@ DEPOSIT_LABELS = {DepositStatus.PENDING: N_("Menunggu verifikasi"),
 REVERSAL_LABELS = {ReversalStatus.PENDING: N_("Menunggu persetujuan pengawas"),
                    ReversalStatus.APPROVED: N_("Disetujui, dibatalkan"),
                    ReversalStatus.REJECTED: N_("Ditolak")}
+HEIR_CHANGE_LABELS = {HeirChangeStatus.PENDING: N_("Menunggu persetujuan pengawas"),
+                      HeirChangeStatus.APPROVED: N_("Disetujui"),
+                      HeirChangeStatus.REJECTED: N_("Ditolak"),
+                      HeirChangeStatus.WITHDRAWN: N_("Diganti permintaan baru")}
 LEDGER_LABELS = {LedgerKind.COLLECTION: N_("Terima bayar"), LedgerKind.REVERSAL: N_("Pembatalan"),
                  LedgerKind.DEPOSIT: N_("Setoran")}
 

@@ -9,6 +9,7 @@ class VerifyForm(FlaskForm):
 
 class StatusForm(FlaskForm):
     member = StringField("Nomor peserta")
+    nik = StringField("NIK")
     birth_date = StringField("Tanggal lahir")
 
 

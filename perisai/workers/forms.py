@@ -52,3 +52,33 @@ class RegistrationForm(FlaskForm):
 
 class BillForm(FlaskForm):
     months = StringField("Bulan", validators=[AnyOf([str(m) for m in ALLOWED_MONTHS])])
+
+
+class WorkerEditForm(FlaskForm):
+    """The data an update may change (`domain.checklist.check_update` decides what is valid)."""
+    phone = StringField(_l("Nomor HP"))
+    address = StringField(_l("Alamat"))
+    occupation = StringField(_l("Pekerjaan utama"))
+    occupation2 = StringField(_l("Pekerjaan kedua (jika ada)"))
+    declared_income = StringField(_l("Penghasilan sebulan (Rp)"))
+    programs = StringField(_l("Program"))
+    heir_name = StringField(_l("Nama ahli waris"))
+    heir_relation = StringField(_l("Hubungan ahli waris"))
+
+    def raw(self) -> dict:
+        return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+
+    def fill_from(self, worker, heir_name: str, heir_relation: str) -> None:
+        """The data in force (the heir asked for, if one waits), as the agent would type it."""
+        self.phone.data = worker.phone
+        self.address.data = worker.address
+        self.occupation.data = worker.occupation
+        self.occupation2.data = worker.occupation2 or ""
+        self.declared_income.data = str(worker.declared_income)
+        self.programs.data = str(worker.programs)
+        self.heir_name.data = heir_name
+        self.heir_relation.data = heir_relation
+
+    def clear(self, names) -> None:
+        for name in names:
+            self._fields[name].data = ""

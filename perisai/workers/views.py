@@ -7,9 +7,10 @@ from flask_login import current_user
 
 from ..commands.billing import issue_bill as issue
 from ..commands.registration import KEY_USED, register_worker
+from ..commands.worker_data import update_worker_data
 from ..domain import Conflict, DomainError
 from ..domain.bills import ALLOWED_MONTHS
-from ..domain.checklist import check_registration, income_hint
+from ..domain.checklist import check_registration, check_update, income_hint
 from ..domain.clock import utcnow
 from ..domain.inputs import form_digest, is_form_key, new_form_key
 from ..domain.nik import clean, validation_error
@@ -21,11 +22,13 @@ from ..queries.bills import recent_bills
 from ..queries.dashboard import members_behind
 from ..queries.rates import load_rate_book
 from ..queries.receipts import recent_collections
+from ..links import public_card_url, whatsapp_url
+from ..queries.worker_changes import data_history, pending_heir_change
 from ..queries.workers import (existing_member, registered_by, registration_key, search,
                                visible_worker)
 from ..web import current_actor, render_page, roles_required, see_other, show_next, today
 from . import bp
-from .forms import CHOICES, BillForm, RegistrationForm
+from .forms import CHOICES, BillForm, RegistrationForm, WorkerEditForm
 
 RESUBMIT_WINDOW = timedelta(minutes=15)
 
@@ -133,11 +136,44 @@ def detail(worker_id: int):
 
 def _detail_page(worker_id: int, error=None, status: int = 200):
     worker = visible_worker(db.session, current_user, worker_id)
+    card_url = public_card_url(worker.member_number)
     return render_template("workers/detail.html", worker=worker,
                            bills=recent_bills(db.session, worker.id),
                            collections=recent_collections(db.session, worker.id),
                            status=membership_status(worker.first_month, worker.paid_through, today()),
-                           months_choices=ALLOWED_MONTHS, error=error), status
+                           months_choices=ALLOWED_MONTHS, error=error,
+                           pending_heir=pending_heir_change(db.session, worker.id),
+                           history=data_history(db.session, worker.id), card_url=card_url,
+                           card_share=whatsapp_url(worker.phone, card_url)), status
+
+
+def _edit_page(worker: Worker, form: WorkerEditForm, result=None, status: int = 200):
+    return render_template("workers/edit.html", worker=worker, form=form, result=result,
+                           choices=CHOICES, pending_heir=pending_heir_change(db.session, worker.id),
+                           income_hint=income_hint(load_rate_book(db.session),
+                                                   today().replace(day=1))), status
+
+
+@bp.route("/<int:worker_id>/edit", methods=["GET", "POST"])
+@roles_required("agent")
+def edit(worker_id: int):
+    """Data update ("Pengkinian Data") by the owner agent; the registration's checklist rules."""
+    worker = visible_worker(db.session, current_user, worker_id)
+    form = WorkerEditForm()
+    if request.method == "GET":
+        pending = pending_heir_change(db.session, worker.id)
+        heir = worker.heirs[0] if worker.heirs else None
+        form.fill_from(worker, *((pending.new_name, pending.new_relation) if pending else
+                                 (heir.name, heir.relation) if heir else ("", "")))
+        return _edit_page(worker, form)
+    result = check_update(form.raw(), today=today(), rate_book=load_rate_book(db.session))
+    form.clear(result.too_long)
+    if not result.complete:
+        return _edit_page(worker, form, result, 422)
+    update_worker_data(db.session, worker.id, result.update, agent=current_user,
+                       actor=current_actor())
+    return show_next(url_for("workers.detail", worker_id=worker.id),
+                     lambda: _detail_page(worker.id))
 
 
 @bp.post("/<int:worker_id>/bills")
