@@ -42,7 +42,8 @@ def init_app(app: Flask) -> None:
         rupiah=rupiah, month=month_name, masked_nik=masked, grouped=grouped,
         occupation=lambda code: localize(occupation_label(code)), local_time=local_time,
         date_id=lambda d: d.strftime("%d-%m-%Y") if isinstance(d, date) else "–",
-        tr=localize, held_for=held_for)
+        tr=localize, held_for=held_for,
+        local_date=lambda moment, zone=None: to_local(moment, zone or _user_zone()).strftime("%d-%m-%Y"))
     app.jinja_env.globals.update(
         static_url=static_url, csrf_token=generate_csrf, get_locale=get_locale,
         new_form_key=new_form_key, bill_status_labels=BILL_LABELS,
