@@ -324,7 +324,7 @@ GENERIC_SKIP = {"/admin/sponsored","/login", "/workers/new", "/workers/new/check
                 "/logout"}
 
 
-DISPLAY_PAGES = ("/", "/supervisor", "/supervisor/agents", "/supervisor/agents/agent1",
+DISPLAY_PAGES = ("/", "/supervisor", "/workers/{worker_id}", "/supervisor/agents", "/supervisor/agents/agent1",
                  "/receipts/{receipt}", "/receipts/{reversed_receipt}", "/admin/users", "/admin/branches",
                  "/admin/users/{agent2_id}", "/admin/branches/{branch_id}", "/admin/rates",
                  "/reports/collections.csv?branch=BDG01&from={month_start}&to={today}")
@@ -342,6 +342,8 @@ STORES_TEXT: dict[str, list[str]] = {
     "/reversals/<int:reversal_id>/approve": ["reversals.decision_note"],
     "/reversals/<int:reversal_id>/reject": ["reversals.decision_note"],
     "/admin/branches/<int:branch_id>": ["branches.name"],
+    "/heir-changes/<int:heir_change_id>/approve": ["heir_changes.decision_note"],
+    "/heir-changes/<int:heir_change_id>/reject": ["heir_changes.decision_note"],
 }
 # Stored but shown on no page once decided (none at present; a rule listed here must never be
 # shown escaped, so the list cannot go stale).

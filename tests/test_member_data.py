@@ -257,8 +257,12 @@ def test_a_rejected_change_of_heir_leaves_the_heir(app, client, auth, registered
     assert [(h.name, h.relation) for h in rows(app, Heir, worker_id=registered)] == [
         ("Asep Marlina", "suami")]
     assert rows(app, WorkerChange, worker_id=registered) == []
-    shown, pending = heir_facts(client.get(f"/workers/{registered}"))
+    page = client.get(f"/workers/{registered}")
+    shown, pending = heir_facts(page)
     assert shown == "Asep Marlina (suami)" and not pending
+    request = [text_of(cell) for cell in one(page, "#heir-requests tbody tr").select("td")]
+    assert request[0].startswith("Siti Aminah (lainnya)") and request[1].startswith("Ditolak")
+    assert request[2] == "Pekerja tidak mengenal nama ini"
 
 
 def test_asking_again_withdraws_the_waiting_request(app, client, auth, registered):

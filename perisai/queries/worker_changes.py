@@ -24,6 +24,15 @@ def pending_heir_change(session: Session, worker_id: int) -> HeirChange | None:
         HeirChange.worker_id == worker_id, HeirChange.status == HeirChangeStatus.PENDING)).first()
 
 
+def decided_heir_changes(session: Session, worker_id: int, limit: int = 5) -> list[HeirChange]:
+    """The newest requests for a change of heir that were decided (or withdrawn), with notes."""
+    return list(session.scalars(
+        select(HeirChange).where(HeirChange.worker_id == worker_id,
+                                 HeirChange.status != HeirChangeStatus.PENDING)
+        .options(joinedload(HeirChange.requested_by), joinedload(HeirChange.decided_by))
+        .order_by(HeirChange.requested_at.desc(), HeirChange.id.desc()).limit(limit)).all())
+
+
 def pending_heir_changes(session: Session, branch_id: int) -> list[HeirChange]:
     return list(session.scalars(
         select(HeirChange).where(HeirChange.branch_id == branch_id,

@@ -23,7 +23,7 @@ from ..queries.dashboard import members_behind
 from ..queries.rates import load_rate_book
 from ..queries.receipts import recent_collections
 from ..links import public_card_url, whatsapp_url
-from ..queries.worker_changes import data_history, pending_heir_change
+from ..queries.worker_changes import data_history, decided_heir_changes, pending_heir_change
 from ..queries.workers import (existing_member, registered_by, registration_key, search,
                                visible_worker)
 from ..web import current_actor, render_page, roles_required, see_other, show_next, today
@@ -143,6 +143,7 @@ def _detail_page(worker_id: int, error=None, status: int = 200):
                            status=membership_status(worker.first_month, worker.paid_through, today()),
                            months_choices=ALLOWED_MONTHS, error=error,
                            pending_heir=pending_heir_change(db.session, worker.id),
+                           heir_requests=decided_heir_changes(db.session, worker.id),
                            history=data_history(db.session, worker.id), card_url=card_url,
                            card_share=whatsapp_url(worker.phone, card_url)), status
 
