@@ -16,13 +16,13 @@ from ..domain.inputs import form_digest, is_form_key, new_form_key
 from ..domain.nik import clean, validation_error
 from ..domain.status import membership_status
 from ..extensions import db
+from ..links import public_card_url, whatsapp_url
 from ..models import Worker
 from ..pages import bill_page
 from ..queries.bills import recent_bills
 from ..queries.dashboard import members_behind
 from ..queries.rates import load_rate_book
 from ..queries.receipts import recent_collections
-from ..links import public_card_url, whatsapp_url
 from ..queries.worker_changes import data_history, decided_heir_changes, pending_heir_change
 from ..queries.workers import (existing_member, registered_by, registration_key, search,
                                visible_worker)
