@@ -43,7 +43,9 @@ def rows(app, model, **where):
 
 
 def history(page) -> list[list[str]]:
-    return [[text_of(cell) for cell in row.select("td")] for row in every(page, "#history tbody tr")]
+    """Each line of the data history: what, from, to, who (and when)."""
+    return [[text_of(line.select_one(part)) for part in (".what", ".from", ".to", ".who")]
+            for line in every(page, "#history li")]
 
 
 # --- data update --------------------------------------------------------------------------------
@@ -238,7 +240,7 @@ def test_a_change_of_heir_waits_for_the_branch_supervisor(app, client, auth, reg
     assert shown == "Nur Aini (anak)" and not pending
     assert history(page) == [["Ahli waris", "Asep Marlina (suami)", "Nur Aini (anak)",
                               history(page)[0][3]]]
-    assert history(page)[0][3].startswith("Siti Aminah, disetujui Dewi Lestari")
+    assert re.match(r"Siti Aminah, disetujui Dewi Lestari, \d\d-\d\d-\d{4} \d\d\.\d\d WIB$", history(page)[0][3])
     again = client.post(f"/heir-changes/{change.id}/reject", data={"note": "x"})
     assert again.status_code == 409
     assert not has(client.get("/supervisor"), f"#heir-change-{change.id}")

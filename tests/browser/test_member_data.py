@@ -97,7 +97,7 @@ def test_supervisor_approves_a_change_of_heir(new_page, login, shoot):
     expect(item).to_have_count(1)
     item.scroll_into_view_if_needed()
     shoot(supervisor, "supervisor-queue-heir")
-    item.get_by_label("Catatan (boleh kosong)").last.fill("Pekerja tidak mengenal nama ini")
+    item.get_by_label("Catatan (boleh kosong)").fill("Pekerja tidak mengenal nama ini")
     item.get_by_role("button", name="Tolak perubahan").click()
     expect(item).to_contain_text("ditolak")
     expect(item.locator("form")).to_have_count(0)
@@ -129,6 +129,7 @@ def test_the_card_prints_on_58mm_and_on_a4(new_page, login, shoot, browser, live
     expect(card.locator(".qr svg")).to_be_visible()
     shoot(public, "card")
     public.emulate_media(media="print")
+    shoot(public, "card-58mm-print")
     receipt_sizes = page_sizes_mm(public.pdf(prefer_css_page_size=True))
     assert {width for width, _ in receipt_sizes} == {58}, receipt_sizes
     public.emulate_media(media="screen")
