@@ -100,7 +100,9 @@ def test_login_limited_per_address(make_app, storage):
 
 @pytest.mark.parametrize("path", ["/verify?receipt=123456789012&birth_date=1990-01-01",
                                   "/status?member=12345678901&birth_date=1990-01-01",
-                                  "/sponsored?nik=3273015208950007", "/s/forged-token"])
+                                  "/sponsored?nik=3273015208950007", "/s/forged-token",
+                                  "/status?nik=3273015208950007&birth_date=1990-01-01",
+                                  "/card/forged-token"])
 def test_public_lookups_are_limited(make_app, storage, path):
     app = make_app(storage, RATELIMIT_PUBLIC="3 per minute")
     client = app.test_client()
