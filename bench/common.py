@@ -195,7 +195,8 @@ def pick(url: str) -> dict:
                         "ORDER BY id LIMIT 1", b=branch_id)
         worker_id, = q("SELECT worker_id FROM collections WHERE agent_id = :a GROUP BY worker_id "
                        "ORDER BY count(*) DESC, worker_id LIMIT 1", a=agent_id)
-        nik, = q("SELECT nik FROM workers WHERE id = :w", w=worker_id)
+        nik, member_number, birth_date = q(
+            "SELECT nik, member_number, birth_date FROM workers WHERE id = :w", w=worker_id)
         receipt, = q("SELECT receipt_number FROM collections WHERE agent_id = :a "
                      "ORDER BY collected_at DESC LIMIT 1", a=agent_id)
         code_row = q("SELECT code FROM bills WHERE agent_id = :a AND status = 'open' "
@@ -205,6 +206,7 @@ def pick(url: str) -> dict:
     engine.dispose()
     return {"agent": agent, "agent_id": agent_id, "branch_id": branch_id,
             "supervisor": supervisor, "worker_id": worker_id, "nik": nik, "receipt": receipt,
+            "member_number": member_number, "birth_date": str(birth_date)[:10],
             "open_code": code_row[0] if code_row else None, "agent_workers": workers,
             "agent_collections": collections}
 

@@ -67,6 +67,11 @@ class QueryCounter:
             self.statements.append(statement)
 
 
+def card_token(p: dict) -> str:
+    from perisai.links import CARD_SALT, token_for
+    return token_for(p["member_number"], SECRET_KEY, salt=CARD_SALT)
+
+
 def agent_pages(p: dict, token: str) -> list[tuple]:
     """(name, method, path, data, headers) of every agent page measured."""
     hx = {"HX-Request": "true"}
@@ -82,6 +87,11 @@ def agent_pages(p: dict, token: str) -> list[tuple]:
         ("registration check (htmx)", "POST", "/workers/new/check",
          {"nik": "3273015208950007", "full_name": "Rina", "csrf_token": token}, hx),
         ("worker page", "GET", f"/workers/{p['worker_id']}", None, {}),
+        ("worker edit form", "GET", f"/workers/{p['worker_id']}/edit", None, {}),
+        ("member card (public)", "GET", f"/card/{card_token(p)}", None, {}),
+        ("status by NIK (public)", "GET", f"/status?nik={p['nik']}&birth_date={p['birth_date']}",
+         None, {}),
+        ("program (public)", "GET", "/program", None, {}),
         ("collect form", "GET", "/collect", None, {}),
         ("receipt (slip)", "GET", f"/receipts/{p['receipt']}", None, {}),
     ]
@@ -95,6 +105,7 @@ def agent_pages(p: dict, token: str) -> list[tuple]:
 def supervisor_pages(p: dict) -> list[tuple]:
     return [
         ("supervisor home", "GET", "/supervisor", None, {}),
+        ("worker page (supervisor)", "GET", f"/workers/{p['worker_id']}", None, {}),
         ("supervisor agents", "GET", "/supervisor/agents", None, {}),
         ("supervisor agent detail", "GET", f"/supervisor/agents/{p['agent']}", None, {}),
         ("branch workers", "GET", "/workers", None, {}),
