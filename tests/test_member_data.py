@@ -115,6 +115,18 @@ def test_an_invalid_update_is_refused_with_the_registration_rules(app, client, r
     assert rows(app, HeirChange, worker_id=registered) == []
 
 
+def test_an_update_without_the_second_occupation_keeps_it(app, client, registered):
+    assert edit(client, registered, occupation2="kurir").status_code == 303
+    contract_fields = {name: value for name, value in EDIT.items() if name != "occupation2"}
+    response = client.post(f"/workers/{registered}/edit",
+                           data=dict(contract_fields, address="Jl. Riau 9, Bandung"))
+    assert response.status_code == 303
+    with app.app_context():
+        worker = db.session.get(Worker, registered)
+        assert (worker.occupation2, worker.address) == ("kurir", "Jl. Riau 9, Bandung")
+        db.session.remove()
+
+
 def test_an_htmx_update_answers_with_the_worker_page(client, registered):
     response = client.post(f"/workers/{registered}/edit", data=dict(EDIT, address="Jl. Riau 9, Bandung"),
                            headers={"HX-Request": "true"})

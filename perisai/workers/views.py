@@ -167,7 +167,12 @@ def edit(worker_id: int):
         form.fill_from(worker, *((pending.new_name, pending.new_relation) if pending else
                                  (heir.name, heir.relation) if heir else ("", "")))
         return _edit_page(worker, form)
-    result = check_update(form.raw(), today=today(), rate_book=load_rate_book(db.session))
+    raw = form.raw()
+    if "occupation2" not in request.form:
+        # Not one of the contract's fields (DESIGN §4): a client that does not send it keeps
+        # the second occupation rather than losing it.
+        raw["occupation2"] = worker.occupation2 or ""
+    result = check_update(raw, today=today(), rate_book=load_rate_book(db.session))
     form.clear(result.too_long)
     if not result.complete:
         return _edit_page(worker, form, result, 422)
