@@ -4,7 +4,7 @@ The big databases stay outside the repository, in $PERISAI_BENCH_DIR (default
 /tmp/perisai-bench) for SQLite and in databases perisai_bench_<scale> of $PERISAI_BENCH_PG
 (default postgresql+psycopg://postgres@127.0.0.1:5432/test, whose server is used) for
 PostgreSQL. Each is built once with the documented commands (`flask --app perisai init-db`,
-then `seed-scale`) and reused; delete the file or drop the database to rebuild it.
+then `python -m bench.seed`) and reused; delete the file or drop the database to rebuild it.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ PG_BASE = os.environ.get("PERISAI_BENCH_PG", "postgresql+psycopg://postgres@127.
 PASSWORD = "perisai-bench"
 SECRET_KEY = "bench-secret-key-not-for-production"
 FLASK = [sys.executable, "-m", "flask", "--app", "perisai"]
+SEED = [sys.executable, "-m", "bench.seed"]
 # workers, collections (five per worker, as in the 1,000,000 / 5,000,000 target)
 SCALES = {"10k": (10_000, 50_000), "100k": (100_000, 500_000), "1m": (1_000_000, 5_000_000)}
 CHROMIUM = "/usr/bin/chromium"
@@ -68,12 +69,12 @@ def _seeded(url: str, workers: int) -> bool:
 
 
 def ensure_database(backend: str, scale: str) -> str:
-    """The scale database, built with init-db + seed-scale if it is not there yet."""
+    """The scale database, built with init-db + bench.seed if it is not there yet."""
     url = database_url(backend, scale)
     workers, collections = SCALES[scale]
     if _seeded(url, workers):
         return url
-    log(f"building the {scale} database on {backend} (seed-scale, takes a while at 1m)")
+    log(f"building the {scale} database on {backend} (bench.seed, takes a while at 1m)")
     if backend == "sqlite":
         BENCH_DIR.mkdir(parents=True, exist_ok=True)
         path = Path(sa.engine.make_url(url).database)
@@ -89,8 +90,8 @@ def ensure_database(backend: str, scale: str) -> str:
     env = _env(url)
     subprocess.run(FLASK + ["init-db"], env=env, check=True, cwd=ROOT)
     started = time.monotonic()
-    subprocess.run(FLASK + ["seed-scale", "--workers", str(workers), "--collections",
-                            str(collections)], env=env, check=True, cwd=ROOT)
+    subprocess.run(SEED + ["--workers", str(workers), "--collections", str(collections),
+                           "--password", PASSWORD], env=env, check=True, cwd=ROOT)
     record_seed_time(backend, scale, time.monotonic() - started)
     return url
 

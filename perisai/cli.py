@@ -18,7 +18,6 @@ def init_app(app: Flask) -> None:
     for command in (init_db, seed_demo, create_user_command, audit_verify, audit_anchor,
                     audit_rekey, ledger_verify, import_sponsored_command):
         app.cli.add_command(command)
-    app.cli.add_command(seed_scale_command)
     app.cli.add_command(backup_command)
 
 
@@ -59,27 +58,6 @@ def seed_demo(password: str | None) -> None:
         raise click.ClickException(error.message) from error
     click.echo(summary)
     click.echo(f"Demo password for agent1, agent2, agent3, supervisor1, supervisor2, admin: {password}")
-
-
-@click.command("seed-scale")
-@click.option("--workers", type=click.IntRange(1), required=True, help="Workers to create.")
-@click.option("--collections", type=click.IntRange(0), required=True, help="Collections to create.")
-@click.option("--agents", type=click.IntRange(1), default=2000, show_default=True)
-@click.option("--branches", type=click.IntRange(1, 5), default=5, show_default=True)
-@click.option("--password", default=None, help="Password of every seeded agent and supervisor.")
-@click.option("--seed", type=int, default=20251122, show_default=True, help="Random seed.")
-def seed_scale_command(workers, collections, agents, branches, password, seed) -> None:
-    """Bulk-load a big realistic database for the benchmarks (run on a fresh database)."""
-    from .services.scale import PASSWORD_DEFAULT, seed_scale
-    try:
-        totals = seed_scale(db.session, workers=workers, collections=collections, agents=agents,
-                            branches=branches, password=password or PASSWORD_DEFAULT, seed=seed,
-                            progress=click.echo)
-    except ValueError as error:
-        raise click.ClickException(str(error)) from error
-    click.echo(totals)
-    click.echo(f"Agents scale.agent0001.., supervisors scale.sup1..; password: "
-               f"{password or PASSWORD_DEFAULT}")
 
 
 def _require_schema() -> None:

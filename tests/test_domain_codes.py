@@ -121,3 +121,14 @@ def test_normalise(typed, clean):
 def test_grouped():
     assert codes.grouped("123456789012") == "1234 5678 9012"
     assert codes.grouped("12345678901") == "1234 5678 901"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=10**12 - 1), st.integers(min_value=0, max_value=3))
+def test_fast_check_digit_is_stdnum_damm(number, zeros):
+    """The table-driven digit (string and integer forms) is python-stdnum's, leading zeros too."""
+    from stdnum import damm
+    body = "0" * zeros + str(number)
+    assert codes.check_digit(body) == damm.calc_check_digit(body)
+    assert codes.check_digit_of(number) == int(damm.calc_check_digit(str(number)))
+    assert codes.is_well_formed(codes.with_check_digit(body), len(body) + 1)

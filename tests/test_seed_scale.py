@@ -1,10 +1,10 @@
-"""`seed-scale` fills a database whose money adds up and whose rows the app can use."""
+"""`python -m bench.seed` fills a scratch database whose money adds up, whose audit chain holds
+and whose rows the app can use; it refuses a database with real users."""
 from __future__ import annotations
 
-
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
-from stdnum import damm
 
 from conftest import csrf_token
 from helpers import figure_cards
@@ -13,16 +13,11 @@ from perisai.domain.clock import local_today
 from perisai.domain.codes import BILL_CODE_LENGTH, MEMBER_NUMBER_LENGTH, is_well_formed
 from perisai.domain.status import membership_status
 from perisai.extensions import db
-from perisai.models import (AgentAccount, AuditEvent, Bill, Branch, Collection, Deposit, Heir,
-                            LedgerEntry, User, Worker)
-from perisai.services.scale import NumberSpace, damm_digit
+from perisai.models import (AgentAccount, AgentMonth, AuditEvent, Bill, Branch, Collection,
+                            Deposit, Heir, IncentiveTally, LedgerEntry, Membership, User, Worker)
+from bench.seed import GENERATED, NumberSpace, SeedError, _Table, main
 
 WORKERS, COLLECTIONS, AGENTS = 300, 1_000, 12
-
-
-def test_damm_digit_matches_stdnum():
-    for body in (1, 9, 10, 12345, 1234567890, 98765432101, 10000000000, 99999999999):
-        assert str(damm_digit(body)) == damm.calc_check_digit(str(body))
 
 
 def test_number_space_gives_distinct_well_formed_numbers():
@@ -39,21 +34,33 @@ def _cli(app, runner, args):
         return runner.invoke(args=args)
 
 
+def _seed(database_url, capsys, *args) -> tuple[int, str]:
+    code = main(["--database-url", database_url, *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
 def _counts():
     session = db.session
     return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-            for model in (Branch, User, Worker, Heir, Bill, Collection, Deposit, LedgerEntry,
-                          AgentAccount, AuditEvent)}
+            for model in (Branch, User, Worker, Membership, Heir, Bill, Collection, Deposit,
+                          LedgerEntry, AgentAccount, AuditEvent, IncentiveTally, AgentMonth)}
+
+
+def _verified(app, runner):
+    for command in ("ledger-verify", "audit-verify"):
+        result = _cli(app, runner, [command])
+        assert result.exit_code == 0, result.output
 
 
 @pytest.mark.both_backends
-def test_seed_scale_counts_and_ledger(app, runner):
+def test_seed_counts_books_and_audit_summary(app, runner, database_url, capsys):
     with app.app_context():
         before = _counts()
-    result = _cli(app, runner, ["seed-scale", "--workers", str(WORKERS), "--collections",
-                                 str(COLLECTIONS), "--agents", str(AGENTS)])
-    assert result.exit_code == 0, result.output
-    assert "300 workers" in result.output
+    code, output = _seed(database_url, capsys, "--workers", str(WORKERS), "--collections",
+                         str(COLLECTIONS), "--agents", str(AGENTS), "--password", "bench-pass-1")
+    assert code == 0, output
+    assert "300 workers" in output
 
     with app.app_context():
         after = _counts()
@@ -63,7 +70,14 @@ def test_seed_scale_counts_and_ledger(app, runner):
         assert grown["workers"] == WORKERS and grown["heirs"] == WORKERS
         assert grown["collections"] == COLLECTIONS
         assert grown["agent_accounts"] == AGENTS
-        assert grown["audit_events"] == 0
+        assert grown["memberships"] == WORKERS
+        assert grown["incentive_tallies"] > 0 and grown["agent_months"] > 0
+        # --audit summary (the default): one event per batch, naming the rows it wrote.
+        session = db.session
+        events = session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "seed.batch").order_by(AuditEvent.id)).all()
+        assert len(events) == grown["audit_events"] >= 1
+        assert '"branches":[5,' in events[0].after and '"workers":[300,' in events[1].after
         # Every collection has its paid bill and its ledger entry; the other bills are open.
         session = db.session
         assert session.scalar(select(func.count()).select_from(Bill).where(
@@ -96,20 +110,90 @@ def test_seed_scale_counts_and_ledger(app, runner):
         numbers = session.scalars(select(Worker.member_number)).all()
         assert all(is_well_formed(number, MEMBER_NUMBER_LENGTH) for number in numbers)
 
-    for command in ("ledger-verify", "audit-verify"):
-        result = _cli(app, runner, [command])
-        assert result.exit_code == 0, result.output
+    _verified(app, runner)
 
-    again = _cli(app, runner, ["seed-scale", "--workers", "5", "--collections", "5"])
-    assert again.exit_code != 0
-    assert "already holds seed-scale data" in again.output
+    code, output = _seed(database_url, capsys, "--workers", "5", "--collections", "5")
+    assert code == 1
+    assert "already holds seed data" in output
 
 
 @pytest.mark.both_backends
-def test_seeded_agent_and_supervisor_use_the_app(app, client, runner):
-    result = _cli(app, runner, ["seed-scale", "--workers", "60", "--collections", "150",
-                                 "--agents", "5", "--password", "scale-pass-123"])
+def test_seed_full_audit_writes_the_events_of_real_use(app, runner, database_url, capsys):
+    with app.app_context():
+        before = _counts()
+    code, output = _seed(database_url, capsys, "--workers", "80", "--collections", "200",
+                         "--agents", "6", "--audit", "full", "--password", "bench-pass-1")
+    assert code == 0, output
+    with app.app_context():
+        grown = {name: count - before[name] for name, count in _counts().items()}
+        actions = dict(db.session.execute(select(AuditEvent.action, func.count()).where(
+            AuditEvent.id > before["audit_events"]).group_by(AuditEvent.action)).all())
+    assert actions["worker.register"] == 80
+    assert actions["collection.record"] == 200
+    assert actions["bill.issue"] == grown["bills"]
+    with app.app_context():
+        verified = db.session.scalar(select(func.count()).select_from(Deposit).where(
+            Deposit.status == "verified"))
+    assert actions["deposit.verify"] == verified > 0
+    assert actions["deposit.declare"] == grown["deposits"]
+    assert actions["user.create"] == 6 + 5 and actions["branch.create"] == 5
+    assert "seed.batch" not in actions
+    _verified(app, runner)
+
+
+def test_seed_refuses_a_database_with_real_users(app, runner, database_url, capsys):
+    result = _cli(app, runner, ["create-user", "real.agent", "--role", "agent", "--branch",
+                                "BDG01", "--password", "a-real-password-1"])
     assert result.exit_code == 0, result.output
+    code, output = _seed(database_url, capsys, "--workers", "5", "--collections", "5")
+    assert code == 1
+    assert "1 user account(s) besides the demo ones" in output
+    with app.app_context():
+        assert not db.session.scalar(select(func.count()).select_from(User).where(
+            User.username.like("scale.%")))
+
+
+def test_seed_without_a_password_prints_a_random_one(app, client, database_url, capsys):
+    code, output = _seed(database_url, capsys, "--workers", "20", "--collections", "30",
+                         "--agents", "5")
+    assert code == 0, output
+    password = output.rsplit("password: ", 1)[1].strip()
+    assert len(password) >= 16 and password != "perisai-bench"
+    refused = client.post("/login", data={"username": "scale.sup1", "password": "perisai-bench"})
+    assert refused.status_code != 303
+    response = client.post("/login", data={"username": "scale.sup1", "password": password})
+    assert response.status_code == 303
+
+
+def test_columns_come_from_the_models():
+    """A column the generator does not know is written with its default, or NULL; a required
+    one without a default stops the load with its name; a generated one the model lost too."""
+    def columns(names=GENERATED["deposits"]):
+        return [sa.Column(name, sa.Integer) for name in names]
+    table = sa.Table("deposits", sa.MetaData(), *columns(),
+                     sa.Column("channel", sa.String(10), default="bank"),
+                     sa.Column("matched", sa.Boolean, default=False),
+                     sa.Column("reference_note", sa.String(20)),
+                     sa.Column("stamped", sa.String(20), server_default="x"))
+    writer = _Table(table, "postgresql")
+    assert writer.columns == [*GENERATED["deposits"], "channel", "matched", "reference_note"]
+    row = tuple(range(len(GENERATED["deposits"])))
+    assert list(writer.rows([row])) == [row + ("bank", False, None)]
+    assert _Table(table, "sqlite").extra == ("bank", 0, None)
+    required = sa.Table("deposits", sa.MetaData(), *columns(),
+                        sa.Column("taken_at", sa.DateTime, nullable=False))
+    with pytest.raises(SeedError, match="deposits.taken_at is required"):
+        _Table(required, "sqlite")
+    lost = sa.Table("deposits", sa.MetaData(), *columns(GENERATED["deposits"][:-1]))
+    with pytest.raises(SeedError, match="no longer have"):
+        _Table(lost, "sqlite")
+
+
+@pytest.mark.both_backends
+def test_seeded_agent_and_supervisor_use_the_app(app, client, runner, database_url, capsys):
+    code, output = _seed(database_url, capsys, "--workers", "60", "--collections", "150",
+                         "--agents", "5", "--password", "scale-pass-123")
+    assert code == 0, output
     with app.app_context():
         agent = db.session.scalars(select(User).where(User.username == "scale.agent0001")).one()
         today = local_today(agent.branch.timezone)
@@ -136,16 +220,16 @@ def test_seeded_agent_and_supervisor_use_the_app(app, client, runner):
     page = client.get("/supervisor/agents")
     assert page.status_code == 200
     assert "scale.agent0001" in page.get_data(as_text=True)
-    result = _cli(app, runner, ["ledger-verify"])
-    assert result.exit_code == 0, result.output
+    # The app's own events follow the seeded ones on the same chain.
+    _verified(app, runner)
 
 
-def test_supervisor_agents_page_comes_in_pages(app, client, runner):
+def test_supervisor_agents_page_comes_in_pages(app, client, database_url, capsys):
     """A branch of 210 agents: 50 per page, the page number clamped, the sort kept."""
-    result = _cli(app, runner, ["seed-scale", "--workers", "400", "--collections", "800",
-                                "--agents", "210", "--branches", "1"])
-    assert result.exit_code == 0, result.output
-    response = client.post("/login", data={"username": "scale.sup1", "password": "perisai-bench",
+    code, output = _seed(database_url, capsys, "--workers", "400", "--collections", "800",
+                         "--agents", "210", "--branches", "1", "--password", "bench-pass-1")
+    assert code == 0, output
+    response = client.post("/login", data={"username": "scale.sup1", "password": "bench-pass-1",
                                            "csrf_token": csrf_token(client)})
     assert response.status_code == 303
     first = client.get("/supervisor/agents?sort=name").get_data(as_text=True)

@@ -1,12 +1,12 @@
 """Numbers people type: bill codes, member numbers, receipt numbers.
 
-Each ends in a Damm check digit (python-stdnum), which catches every single-digit error and
-every swap of two neighbouring digits, so a mistyped code is refused before any lookup.
+Each ends in a Damm check digit, which catches every single-digit error and every swap of two
+neighbouring digits, so a mistyped code is refused before any lookup. The digit is computed
+three digits at a time from a table built once (the same digit as python-stdnum's `damm`,
+several times faster: the benchmark data issues millions of them).
 """
 import re
 import secrets
-
-from stdnum import damm
 
 from . import DomainError
 
@@ -17,8 +17,45 @@ RECEIPT_NUMBER_LENGTH = 12
 _SEPARATORS = re.compile(r"[\s.\-]")
 
 
+# The Damm quasigroup of order 10 (H. M. Damm, 2004), as python-stdnum and the literature give it.
+_DAMM = ((0, 3, 1, 7, 5, 9, 8, 6, 4, 2), (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
+         (4, 2, 0, 6, 8, 7, 1, 3, 5, 9), (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
+         (6, 1, 2, 3, 0, 4, 5, 9, 7, 8), (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
+         (5, 8, 6, 9, 7, 2, 0, 1, 3, 4), (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
+         (9, 4, 3, 8, 6, 1, 7, 2, 0, 5), (2, 5, 8, 1, 4, 3, 6, 7, 9, 0))
+
+
+def _interim(state: int, digits: str) -> int:
+    for digit in digits:
+        state = _DAMM[state][ord(digit) - 48]
+    return state
+
+
+# _STEP3[state * 1000 + n]: the interim digit after feeding the three digits of n (000-999).
+_STEP3 = tuple(_interim(state, f"{n:03d}") for state in range(10) for n in range(1000))
+
+
+def check_digit(body: str) -> str:
+    """The Damm check digit of a string of ASCII digits (leading zeros do not change it)."""
+    state = 0
+    head = len(body) % 3
+    if head:
+        state = _interim(0, body[:head])
+    for i in range(head, len(body), 3):
+        state = _STEP3[state * 1000 + int(body[i:i + 3])]
+    return chr(48 + state)
+
+
+def check_digit_of(body: int) -> int:
+    """The same for a non-negative integer of up to 12 digits, without making a string."""
+    state = 0
+    for shift in (1_000_000_000, 1_000_000, 1_000, 1):
+        state = _STEP3[state * 1000 + body // shift % 1000]
+    return state
+
+
 def with_check_digit(body: str) -> str:
-    return body + damm.calc_check_digit(body)
+    return body + check_digit(body)
 
 
 def random_number(length: int) -> str:
@@ -34,7 +71,7 @@ def normalise(typed: str) -> str:
 
 
 def is_well_formed(number: str, length: int) -> bool:
-    return len(number) == length and number.isascii() and number.isdigit() and damm.is_valid(number)
+    return len(number) == length and number.isascii() and number.isdigit() and _interim(0, number) == 0
 
 
 def grouped(number: str) -> str:

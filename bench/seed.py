@@ -1,41 +1,67 @@
-"""`seed-scale`: a big, realistic and consistent database for the benchmarks, loaded fast.
+"""The benchmarks' data: a big, realistic and consistent database, loaded fast.
+
+    python -m bench.seed --workers 1000000 --collections 5000000 [--password P]
+                         [--audit summary|full] [--database-url URL]
+
+Not part of the product: it lives beside the benchmarks, is not in the wheel, refuses a
+database that holds real users (anyone but the demo accounts) or its own data already, and
+without `--password` gives every seeded login a random password that it prints once.
 
 Five branches, their agents and supervisors, workers spread unevenly over the agents, and
-months of paid history: every collection has its paid bill and its ledger entry, agents paid
-their cash in with deposits that supervisors verified, some workers are behind or lapsed, some
-have an open code. The totals agree: each AgentAccount equals the sum of its ledger entries,
-so `ledger-verify` passes. Seeded history writes no audit events (the chain stays as it was).
+months of paid history: every registration has its membership row, every collection its paid
+bill and its ledger entry, agents paid their cash in with deposits that supervisors verified,
+some workers are behind or lapsed, some have an open code. The books are written as real use
+keeps them (`perisai.commands.books`): each agent's account equals the sum of its ledger
+entries, the incentive tallies and the agents' months equal a recount of the collections and
+memberships, so `flask ledger-verify` passes. The audit chain is extended, so `flask
+audit-verify` passes: `--audit full` writes the events real use writes (worker.register,
+bill.issue, collection.record, deposit.declare, deposit.verify: about two per payment), the
+default `--audit summary` one `seed.batch` event per batch naming the rows it wrote.
 
-Rows are built as plain tuples and written in batches of about 10,000, one transaction per
-batch: `executemany` on SQLite (with the load-time PRAGMAs below), `COPY` on PostgreSQL.
-Codes, member and receipt numbers are distinct by construction (an affine permutation of the
-row number) and end in a Damm check digit like the ones the app issues.
+Rows are built as plain tuples in the order of `GENERATED` below and written in batches of
+100,000 rows, one transaction per batch: `executemany` on SQLite (with the load-time PRAGMAs
+below), `COPY` on PostgreSQL. The columns written are the models' (`db.metadata`): a column the
+generator does not know gets its default (or NULL), so a new column in the schema needs no
+change here unless it is required and has no default, which stops the load with its name.
+Secondary indexes are dropped for the load and built once at the end. Codes, member and receipt
+numbers are distinct by construction (an affine permutation of the row number) and end in the
+domain's Damm check digit (`perisai.domain.codes`), like the ones the app issues.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
+import os
 import random
+import secrets
+import sys
 import time
 from array import array
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Boolean, func, select
 from sqlalchemy.orm import Session
 
-from ..domain.clock import local_today, to_local, utcnow
-from ..domain.months import add_months, month_of
-from ..domain.occupations import OCCUPATIONS, is_transport
-from ..domain.status import DUE_DAY, first_unpaid_month
-from ..models import Bill, Branch, Collection, Deposit, Heir, LedgerEntry, Membership, User, Worker
-from ..domain.incentives import member_month_index
-from ..commands.rates import seed_rates
-from ..queries.rates import load_rate_book
-from ..passwords import hash_password
+from perisai.commands import SYSTEM
+from perisai.commands.audit import GENESIS, _json, event_hash
+from perisai.commands.demo import USERS as DEMO_USERS
+from perisai.commands.rates import seed_rates
+from perisai.domain.clock import local_today, to_local, utcnow
+from perisai.domain.codes import check_digit_of
+from perisai.domain.incentives import member_month_index
+from perisai.domain.months import add_months, month_of
+from perisai.domain.occupations import OCCUPATIONS, is_transport
+from perisai.domain.status import DUE_DAY, first_unpaid_month
+from perisai.extensions import db
+from perisai.models import (AuditEvent, AuditHead, Bill, Branch, Collection, Deposit, Heir,
+                            LedgerEntry, Membership, User, Worker)
+from perisai.passwords import hash_password
+from perisai.queries.rates import load_rate_book
 
-BATCH = 10_000
-PASSWORD_DEFAULT = "perisai-bench"
+BATCH = 100_000
+AUDIT_MODES = ("summary", "full")
 
 # code, name, zone, regency codes used in the NIKs of its workers (first four NIK digits)
 BRANCHES = (
@@ -67,37 +93,8 @@ CHUNKS = (1,) * 14 + (3,) * 4 + (6,) * 2 + (12,)
 AWAITING_SHARE, ARREARS_SHARE, LAPSED_SHARE = 0.06, 0.14, 0.10
 MAX_COLLECTIONS_PER_WORKER = 36
 
-# ---- numbers with a Damm check digit, fast -----------------------------------------------
-_DAMM = ((0, 3, 1, 7, 5, 9, 8, 6, 4, 2), (7, 0, 9, 2, 1, 5, 4, 8, 6, 3),
-         (4, 2, 0, 6, 8, 7, 1, 3, 5, 9), (1, 7, 5, 0, 9, 8, 3, 4, 2, 6),
-         (6, 1, 2, 3, 0, 4, 5, 9, 7, 8), (3, 6, 7, 4, 2, 0, 9, 5, 8, 1),
-         (5, 8, 6, 9, 7, 2, 0, 1, 3, 4), (8, 9, 4, 5, 3, 6, 2, 0, 1, 7),
-         (9, 4, 3, 8, 6, 1, 7, 2, 0, 5), (2, 5, 8, 1, 4, 3, 6, 7, 9, 0))
 
-
-def _step3_table() -> list[list[int]]:
-    """STEP3[state][n]: the Damm interim digit after feeding the three digits of n (000–999)."""
-    table = []
-    for state in range(10):
-        row = []
-        for n in range(1000):
-            s = state
-            for digit in (n // 100, n // 10 % 10, n % 10):
-                s = _DAMM[s][digit]
-            row.append(s)
-        table.append(row)
-    return table
-
-
-_STEP3 = _step3_table()
-
-
-def damm_digit(body: int) -> int:
-    """The Damm check digit of a number of up to 12 digits (leading zeros do not change it)."""
-    s = 0
-    for shift in (10**9, 10**6, 10**3, 1):
-        s = _STEP3[s][body // shift % 1000]
-    return s
+# ---- numbers with a Damm check digit ------------------------------------------------------
 
 
 class NumberSpace:
@@ -117,7 +114,7 @@ class NumberSpace:
 
     def __call__(self, n: int) -> str:
         body = self.low + (n * self.mult + self.salt) % self.size
-        return f"{body}{damm_digit(body)}"
+        return f"{body}{check_digit_of(body)}"
 
 
 # ---- the load ------------------------------------------------------------------------------
@@ -131,19 +128,22 @@ class Totals:
     bills: int = 0
     deposits: int = 0
     ledger_entries: int = 0
+    audit_events: int = 0
     seconds: float = 0.0
 
     def __str__(self) -> str:
         return (f"Seeded {self.branches} branches, {self.agents} agents, {self.supervisors} "
                 f"supervisors, {self.workers:,} workers, {self.bills:,} bills, "
                 f"{self.collections:,} collections, {self.deposits:,} deposits, "
-                f"{self.ledger_entries:,} ledger entries in {self.seconds:.0f} s.")
+                f"{self.ledger_entries:,} ledger entries, {self.audit_events:,} audit events "
+                f"in {self.seconds:.0f} s.")
 
 
 @dataclass
 class _Agent:
     id: int
     branch_index: int
+    username: str
     collected: int = 0
     last_activity: datetime | None = None
     # day index -> (sum, earliest collection) of the cash collected that day
@@ -154,7 +154,10 @@ class _Agent:
     months: dict = field(default_factory=dict)
 
 
-TABLE_COLUMNS = {
+
+# The columns the generator fills, in the order of its tuples. Every other column of these
+# tables in the models (db.metadata) is written with its default, or NULL.
+GENERATED = {
     "branches": ("id", "code", "name", "timezone", "cash_limit"),
     "users": ("id", "username", "full_name", "role", "branch_id", "agent_code", "password_hash",
               "active", "created_at", "session_version"),
@@ -182,12 +185,16 @@ TABLE_COLUMNS = {
     "incentive_tallies": ("agent_id", "month", "member_month", "amount"),
     "agent_months": ("agent_id", "branch_id", "month", "registrations", "collections",
                      "collected"),
+    "audit_events": ("id", "at", "actor_id", "actor", "action", "object_type", "object_id",
+                     "before", "after", "ip", "prev_hash", "hash"),
 }
-# Parents before children, so PostgreSQL's foreign keys hold at every commit.
-TABLE_ORDER = ("branches", "users", "workers", "memberships", "heirs", "bills", "collections", "deposits",
-               "ledger_entries", "agent_accounts", "incentive_tallies", "agent_months")
-BOOLEAN_COLUMNS = {("users", "active"), ("workers", "doc_ktp"), ("workers", "doc_kk"),
-                   ("memberships", "renewal")}
+# Tables whose `id` the load hands out itself (their sequences are moved past it afterwards).
+NUMBERED = ("branches", "users", "workers", "memberships", "heirs", "bills", "collections",
+            "deposits", "ledger_entries", "audit_events")
+
+
+class SeedError(ValueError):
+    """The load cannot start (or go on): the message says why."""
 
 
 def _ts(moment: datetime) -> str:
@@ -195,24 +202,104 @@ def _ts(moment: datetime) -> str:
     return moment.isoformat(" ") + ".000000"
 
 
-class _Writer:
-    """Buffers rows per table; each flush writes every buffer in one transaction."""
+def _plain(value):
+    """A default value in the text form the rows are written in."""
+    if isinstance(value, datetime):
+        return _ts(value.replace(microsecond=0))
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
-    def __init__(self, session: Session):
+
+class _Table:
+    """How one table's rows are written: the generated columns, then the model's other
+    columns with their defaults (columns with a server default are left to the database)."""
+
+    def __init__(self, table, dialect: str):
+        generated = GENERATED[table.name]
+        unknown = [name for name in generated if name not in table.c]
+        if unknown:
+            raise SeedError(f"bench/seed.py writes {table.name}.{', '.join(unknown)}, which the "
+                            "models no longer have: update GENERATED.")
+        self.name = table.name
+        self.columns = list(generated)
+        extra = []
+        for column in table.columns:
+            if column.name in generated or column.server_default is not None:
+                continue
+            default = column.default
+            if default is not None and default.is_scalar:
+                value = default.arg
+            elif default is not None and default.is_callable:
+                value = default.arg(None)
+            elif column.nullable:
+                value = None
+            else:
+                raise SeedError(f"{table.name}.{column.name} is required and has no default: "
+                                "bench/seed.py must be taught its value.")
+            if isinstance(column.type, Boolean) and dialect == "sqlite":
+                value = int(value)
+            self.columns.append(column.name)
+            extra.append(_plain(value))
+        self.extra = tuple(extra)
+        # PostgreSQL's COPY wants true/false where the generator writes 1/0.
+        self.booleans = [i for i, name in enumerate(generated)
+                         if isinstance(table.c[name].type, Boolean)] if dialect != "sqlite" else []
+
+    def rows(self, rows: list[tuple]):
+        extra, booleans = self.extra, self.booleans
+        for row in rows:
+            if booleans:
+                row = list(row)
+                for i in booleans:
+                    row[i] = bool(row[i])
+                row = tuple(row)
+            yield row + extra if extra else row
+
+
+class _Chain:
+    """The audit chain, extended by the load: events hashed as `commands.audit` hashes them."""
+
+    def __init__(self, prev_hash: str, next_id: int):
+        self.prev, self.next_id, self.last_id = prev_hash, next_id, next_id - 1
+
+    def event(self, out: "_Writer", at: datetime, actor_id: int | None, actor: str, action: str,
+              object_type: str, object_id, *, before: dict | None = None,
+              after: dict | None = None) -> None:
+        before_text, after_text = _json(before), _json(after)
+        digest = event_hash(self.prev, at, actor_id, actor, action, object_type, str(object_id),
+                            before_text, after_text, None)
+        row = (self.next_id, _ts(at), actor_id, actor, action, object_type, str(object_id),
+               before_text, after_text, None, self.prev, digest)
+        self.prev, self.last_id = digest, self.next_id
+        self.next_id += 1
+        out.add("audit_events", row)
+
+
+class _Writer:
+    """Buffers rows per table; each flush writes every buffer, the audit head included, in one
+    transaction (parents before children, so PostgreSQL's foreign keys hold at every commit)."""
+
+    def __init__(self, session: Session, chain: _Chain, audit: str, now: datetime):
         self.engine = session.get_bind()
+        self.dialect = self.engine.dialect.name
+        self.chain, self.audit, self.now = chain, audit, now
+        self.batches = 0
+        metadata = db.metadata
+        self.order = [table.name for table in metadata.sorted_tables if table.name in GENERATED]
+        self.tables = {name: _Table(metadata.tables[name], self.dialect) for name in self.order}
         # Secondary indexes are dropped for the load and built once at the end (a sort is much
         # faster than millions of random B-tree inserts); unique constraints stay on throughout.
-        self.indexes = [index for name in TABLE_ORDER
-                        for index in _metadata().tables[name].indexes]
+        self.indexes = [index for name in self.order for index in metadata.tables[name].indexes]
         with self.engine.begin() as connection:
             for index in self.indexes:
                 connection.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
-        self.dialect = self.engine.dialect.name
         self.raw = self.engine.raw_connection()
         self.conn = self.raw.driver_connection
-        self.rows: dict[str, list[tuple]] = {name: [] for name in TABLE_ORDER}
+        self.rows: dict[str, list[tuple]] = {name: [] for name in self.order}
         self.restored = False
         self.pending = 0
+        self.flushing = False
         if self.dialect == "sqlite":
             cursor = self.conn.cursor()
             # Speed over durability while loading a scratch database; restored in close().
@@ -224,42 +311,59 @@ class _Writer:
     def add(self, table: str, row: tuple) -> None:
         self.rows[table].append(row)
         self.pending += 1
-        if self.pending >= BATCH:
+        if self.pending >= BATCH and not self.flushing:
             self.flush()
+
+    def _summarise(self) -> None:
+        """`--audit summary`: one event naming what this batch wrote."""
+        written = {}
+        for name in self.order:
+            rows = self.rows[name]
+            if rows and name != "audit_events":
+                written[name] = ([len(rows), rows[0][0], rows[-1][0]] if name in NUMBERED
+                                 else [len(rows)])
+        self.batches += 1
+        self.chain.event(self, self.now, SYSTEM.id, "bench.seed", "seed.batch", "seed",
+                         self.batches, after=written)
 
     def flush(self) -> None:
         if not self.pending:
             return
+        self.flushing = True
+        if self.audit == "summary":
+            self._summarise()
+        head = (self.chain.prev, self.chain.last_id)
         if self.dialect == "sqlite":
             cursor = self.conn.cursor()
             cursor.execute("BEGIN IMMEDIATE")
-            for table in TABLE_ORDER:
-                rows = self.rows[table]
+            for name in self.order:
+                rows = self.rows[name]
                 if rows:
-                    columns = TABLE_COLUMNS[table]
+                    table = self.tables[name]
                     cursor.executemany(
-                        f"INSERT INTO {table} ({', '.join(columns)}) "
-                        f"VALUES ({', '.join('?' * len(columns))})", rows)
+                        f"INSERT INTO {name} ({', '.join(table.columns)}) "
+                        f"VALUES ({', '.join('?' * len(table.columns))})", table.rows(rows))
+            cursor.execute("UPDATE audit_head SET last_hash = ?, last_event_id = ? WHERE id = 1",
+                           head)
             cursor.execute("COMMIT")
             cursor.close()
         else:
             with self.conn.cursor() as cursor:
-                for table in TABLE_ORDER:
-                    rows = self.rows[table]
+                for name in self.order:
+                    rows = self.rows[name]
                     if rows:
-                        columns = TABLE_COLUMNS[table]
-                        bools = [i for i, c in enumerate(columns) if (table, c) in BOOLEAN_COLUMNS]
-                        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                            for row in rows:
-                                if bools:
-                                    row = list(row)
-                                    for i in bools:
-                                        row[i] = bool(row[i])
+                        table = self.tables[name]
+                        with cursor.copy(f"COPY {name} ({', '.join(table.columns)}) "
+                                         "FROM STDIN") as copy:
+                            for row in table.rows(rows):
                                 copy.write_row(row)
+                cursor.execute("UPDATE audit_head SET last_hash = %s, last_event_id = %s "
+                               "WHERE id = 1", head)
             self.conn.commit()
         for rows in self.rows.values():
             rows.clear()
         self.pending = 0
+        self.flushing = False
 
     def restore_indexes(self) -> None:
         if self.restored:
@@ -291,11 +395,10 @@ class _Writer:
             cursor.close()
         else:
             with self.conn.cursor() as cursor:
-                for table in TABLE_ORDER:
-                    if table not in ("agent_accounts", "incentive_tallies", "agent_months"):
-                        cursor.execute(
-                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                            f"(SELECT COALESCE(MAX(id), 1) FROM {table}))")
+                for name in NUMBERED:
+                    cursor.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"(SELECT COALESCE(MAX(id), 1) FROM {name}))")
             self.conn.commit()
             self.conn.autocommit = True
             with self.conn.cursor() as cursor:
@@ -304,12 +407,21 @@ class _Writer:
         self.raw.close()
 
 
-def _metadata():
-    return Worker.metadata
-
-
 def _next_id(session: Session, model) -> int:
     return (session.scalar(select(func.max(model.id))) or 0) + 1
+
+
+def _refuse_real_databases(session: Session) -> None:
+    """Only a scratch database: no seed data yet and no user but the demo accounts."""
+    if session.scalar(select(func.count(Branch.id)).where(
+            Branch.code.in_([b[0] for b in BRANCHES]))):
+        raise SeedError("This database already holds seed data; start from a fresh one "
+                        "(init-db on a new file or database).")
+    demo_names = [user[0] for user in DEMO_USERS]
+    real = session.scalar(select(func.count(User.id)).where(User.username.not_in(demo_names)))
+    if real:
+        raise SeedError(f"This database holds {real} user account(s) besides the demo ones: "
+                        "the benchmark data goes only into a scratch database.")
 
 
 def _collection_counts(rng: random.Random, statuses: bytearray, collections: int) -> array:
@@ -319,10 +431,10 @@ def _collection_counts(rng: random.Random, statuses: bytearray, collections: int
     counts = array("b", bytes(len(statuses)))
     if not payers:
         if collections:
-            raise ValueError("No paying workers to hold the collections.")
+            raise SeedError("No paying workers to hold the collections.")
         return counts
     if collections > len(payers) * MAX_COLLECTIONS_PER_WORKER:
-        raise ValueError(f"At most {MAX_COLLECTIONS_PER_WORKER} collections per paying worker: "
+        raise SeedError(f"At most {MAX_COLLECTIONS_PER_WORKER} collections per paying worker: "
                          f"ask for more workers or fewer collections.")
     if collections < len(payers):
         # Too few collections for every payer: the rest are still awaiting their first one.
@@ -349,19 +461,19 @@ def _collection_counts(rng: random.Random, statuses: bytearray, collections: int
     return counts
 
 
-def seed_scale(session: Session, *, workers: int, collections: int, agents: int = 2000,
-               branches: int = 5, password: str = PASSWORD_DEFAULT, seed: int = 20251122,
+
+def seed_scale(session: Session, *, workers: int, collections: int, password: str,
+               agents: int = 2000, branches: int = 5, seed: int = 20251122, audit: str = "summary",
                now: datetime | None = None, progress=None) -> Totals:
-    """Load the data; refuses to run twice on the same database (the branch codes exist)."""
+    """Load the data into a scratch database (see `_refuse_real_databases`)."""
     started = time.monotonic()
     if not 1 <= branches <= len(BRANCHES):
-        raise ValueError(f"--branches must be between 1 and {len(BRANCHES)}.")
+        raise SeedError(f"--branches must be between 1 and {len(BRANCHES)}.")
     if agents < branches:
-        raise ValueError("Need at least one agent per branch.")
-    codes = [b[0] for b in BRANCHES[:branches]]
-    if session.scalar(select(func.count(Branch.id)).where(Branch.code.in_(codes))):
-        raise ValueError("This database already holds seed-scale data; start from a fresh one "
-                         "(init-db on a new file or database).")
+        raise SeedError("Need at least one agent per branch.")
+    if audit not in AUDIT_MODES:
+        raise SeedError(f"--audit is one of {', '.join(AUDIT_MODES)}.")
+    _refuse_real_databases(session)
     seed_rates(session)
     book = load_rate_book(session)
     session.commit()
@@ -376,33 +488,53 @@ def seed_scale(session: Session, *, workers: int, collections: int, agents: int 
         ("branches", Branch), ("users", User), ("workers", Worker), ("memberships", Membership),
         ("heirs", Heir), ("bills", Bill), ("collections", Collection), ("deposits", Deposit),
         ("ledger_entries", LedgerEntry))}
+    head = session.get(AuditHead, 1)
+    if head is None:
+        head = AuditHead(id=1, last_hash=GENESIS, last_event_id=0)
+        session.add(head)
+        session.commit()
+    first_event = _next_id(session, AuditEvent)
+    chain = _Chain(head.last_hash, first_event)
+    full = audit == "full"
     session.close()
-    out = _Writer(session)
+    out = _Writer(session, chain, audit, now)
 
     try:
         # Branches, one supervisor each, and agents spread evenly over them.
-        branch_ids, supervisor_ids = [], []
+        branch_ids, supervisor_ids, supervisor_names = [], [], []
         hashed = hash_password(password)
         created = _ts(now - timedelta(days=800))
         for index, (code, name, zone, _regions) in enumerate(BRANCHES[:branches]):
             branch_id = ids["branches"] + index
             branch_ids.append(branch_id)
             out.add("branches", (branch_id, code, name, zone, 2_000_000))
+            if full:
+                chain.event(out, now, SYSTEM.id, SYSTEM.username, "branch.create", "branch", code,
+                            after={"name": name, "timezone": zone, "cash_limit": 2_000_000})
         user_id = ids["users"]
         for index in range(branches):
             supervisor_ids.append(user_id)
             out.add("users", (user_id, f"scale.sup{index + 1}", f"Pengawas {BRANCHES[index][1][14:]}",
                               "supervisor", branch_ids[index], None, hashed, 1, created, 1))
+            supervisor_names.append(f"scale.sup{index + 1}")
+            if full:
+                chain.event(out, now, SYSTEM.id, SYSTEM.username, "user.create", "user",
+                            f"scale.sup{index + 1}",
+                            after={"role": "supervisor", "branch": BRANCHES[index][0]})
             user_id += 1
         agent_rows: list[_Agent] = []
         for n in range(agents):
             branch_index = n % branches
-            agent = _Agent(user_id, branch_index)
+            agent = _Agent(user_id, branch_index, f"scale.agent{n + 1:04d}")
             agent_rows.append(agent)
             first = rng.choice(FIRST_NAMES_M + FIRST_NAMES_F)
-            out.add("users", (user_id, f"scale.agent{n + 1:04d}", f"{first} {rng.choice(LAST_NAMES)}",
+            out.add("users", (user_id, agent.username, f"{first} {rng.choice(LAST_NAMES)}",
                               "agent", branch_ids[branch_index],
                               f"{BRANCHES[branch_index][0]}-{user_id:05d}", hashed, 1, created, 1))
+            if full:
+                chain.event(out, now, SYSTEM.id, SYSTEM.username, "user.create", "user",
+                            agent.username,
+                            after={"role": "agent", "branch": BRANCHES[branch_index][0]})
             user_id += 1
         totals.agents, totals.supervisors = agents, branches
         out.flush()
@@ -493,7 +625,7 @@ def seed_scale(session: Session, *, workers: int, collections: int, agents: int 
             region_counters[branch_index] += 1
             region = regions[branch_index][slot % len(regions[branch_index])]
             if slot >= len(regions[branch_index]):
-                raise ValueError("Too many workers for the NIK regions of a branch.")
+                raise SeedError("Too many workers for the NIK regions of a branch.")
             nik = (f"{region}{birth.day + (40 if female else 0):02d}{birth.month:02d}"
                    f"{birth.year % 100:02d}{serial + 1:04d}")
             name = (f"{rng.choice(FIRST_NAMES_F if female else FIRST_NAMES_M)} "
@@ -508,6 +640,13 @@ def seed_scale(session: Session, *, workers: int, collections: int, agents: int 
                 occupation, None, income, programs, member_number(worker_id - ids["workers"]),
                 agent.id, branch_id, _ts(registered), first_month.isoformat(),
                 paid_through.isoformat() if paid_through else None, 1, 1, _ts(registered)))
+            if full:
+                chain.event(out, registered, agent.id, agent.username, "worker.register", "worker",
+                            worker_id, after={
+                                "member_number": member_number(worker_id - ids["workers"]),
+                                "nik_last4": nik[-4:], "programs": programs,
+                                "declared_income": income, "agent_id": agent.id,
+                                "branch_id": branch_id, "sponsored_through": None})
             out.add("memberships", (worker_id - ids["workers"] + ids["memberships"], worker_id,
                                     agent.id, branch_id, _ts(registered),
                                     first_month.isoformat(), programs, 0))
@@ -534,10 +673,22 @@ def seed_scale(session: Session, *, workers: int, collections: int, agents: int 
                 last = add_months(month, size - 1)
                 amount, breakdown, month_totals = priced(month, size, income, programs, transport)
                 issued = collected - timedelta(minutes=rng.randint(1, 2880))
-                out.add("bills", (bill_id, bill_code(bill_n), worker_id, agent.id, branch_id, size,
+                code = bill_code(bill_n)
+                receipt = receipt_number(collection_n)
+                out.add("bills", (bill_id, code, worker_id, agent.id, branch_id, size,
                                   month.isoformat(), last.isoformat(), amount, breakdown, "paid",
                                   _ts(issued), _ts(issued + timedelta(days=7)), _ts(collected)))
-                out.add("collections", (collection_id, receipt_number(collection_n), bill_id,
+                if full:
+                    chain.event(out, issued, agent.id, agent.username, "bill.issue", "bill", code,
+                                after={"worker_id": worker_id, "months": size, "amount": amount,
+                                       "first_month": month, "last_month": last})
+                    chain.event(out, collected, agent.id, agent.username, "collection.record",
+                                "collection", receipt,
+                                before={"paid_through": None if month == first_month
+                                        else add_months(month, -1)},
+                                after={"bill": code, "amount": amount, "worker_id": worker_id,
+                                       "paid_through": last})
+                out.add("collections", (collection_id, receipt, bill_id,
                                         f"seed-{collection_id:012d}", agent.id, branch_id, worker_id,
                                         amount, size, month.isoformat(), last.isoformat(),
                                         _ts(collected)))
@@ -572,10 +723,16 @@ def seed_scale(session: Session, *, workers: int, collections: int, agents: int 
                 if rng.random() < 0.2:
                     issued = now - timedelta(days=rng.randint(8, 20))
                 issued = min(issued, now - timedelta(minutes=1))
-                out.add("bills", (bill_id, bill_code(bill_n), worker_id, agent.id, branch_id, size,
+                code = bill_code(bill_n)
+                out.add("bills", (bill_id, code, worker_id, agent.id, branch_id, size,
                                   first_unpaid.isoformat(), add_months(first_unpaid, size - 1).isoformat(),
                                   amount, breakdown, "open", _ts(issued),
                                   _ts(issued + timedelta(days=7)), None))
+                if full:
+                    chain.event(out, issued, agent.id, agent.username, "bill.issue", "bill", code,
+                                after={"worker_id": worker_id, "months": size, "amount": amount,
+                                       "first_month": first_unpaid,
+                                       "last_month": add_months(first_unpaid, size - 1)})
                 bill_id += 1
                 bill_n += 1
             worker_id += 1
@@ -620,6 +777,19 @@ def seed_scale(session: Session, *, workers: int, collections: int, agents: int 
                                      "verified", _ts(declared), supervisor, _ts(verified), None))
                 out.add("ledger_entries", (ledger_id, agent.id, branch_id, "deposit", -batch_sum,
                                            None, deposit_id, _ts(verified)))
+                if full:
+                    reference = f"BRI-{deposit_id:09d}"
+                    chain.event(out, declared, agent.id, agent.username, "deposit.declare",
+                                "deposit", deposit_id, after={
+                                    "agent_id": agent.id, "amount": batch_sum,
+                                    "reference": reference,
+                                    "cash_on_hand": agent.collected - deposited})
+                    chain.event(out, verified, supervisor, supervisor_names[agent.branch_index],
+                                "deposit.verify", "deposit", deposit_id,
+                                before={"status": "pending",
+                                        "cash_on_hand": agent.collected - deposited},
+                                after={"status": "verified", "amount": batch_sum,
+                                       "cash_on_hand": agent.collected - deposited - batch_sum})
                 deposited += batch_sum
                 deposit_id += 1
                 ledger_id += 1
@@ -631,6 +801,11 @@ def seed_scale(session: Session, *, workers: int, collections: int, agents: int 
                 out.add("deposits", (deposit_id, agent.id, branch_id, amount, f"BNI-{deposit_id:09d}",
                                      None, f"seed-dep-{deposit_id:010d}", "pending", _ts(declared),
                                      None, None, None))
+                if full:
+                    chain.event(out, declared, agent.id, agent.username, "deposit.declare",
+                                "deposit", deposit_id, after={
+                                    "agent_id": agent.id, "amount": amount,
+                                    "reference": f"BNI-{deposit_id:09d}", "cash_on_hand": cash})
                 deposit_id += 1
                 totals.deposits += 1
             out.add("agent_accounts", (
@@ -648,5 +823,50 @@ def seed_scale(session: Session, *, workers: int, collections: int, agents: int 
         raise
     totals.ledger_entries = ledger_id - ids["ledger_entries"]
     out.close()
+    totals.audit_events = chain.next_id - first_event
     totals.seconds = time.monotonic() - started
     return totals
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.seed", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
+                        help="the scratch database, migrated with init-db (default $DATABASE_URL)")
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--collections", type=int, required=True)
+    parser.add_argument("--agents", type=int, default=2000)
+    parser.add_argument("--branches", type=int, default=5)
+    parser.add_argument("--password", default=None,
+                        help="password of every seeded login (default: a random one, printed)")
+    parser.add_argument("--seed", type=int, default=20251122, help="random seed")
+    parser.add_argument("--audit", choices=AUDIT_MODES, default="summary",
+                        help="summary: one audit event per batch; full: the events of real use")
+    args = parser.parse_args(argv)
+    if not args.database_url:
+        parser.error("give --database-url or set DATABASE_URL")
+    if args.workers < 1 or args.collections < 0 or args.agents < 1:
+        parser.error("--workers and --agents must be at least 1, --collections at least 0")
+    from perisai import create_app
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url,
+                      "SECRET_KEY": secrets.token_urlsafe(32)})
+    password = args.password or secrets.token_urlsafe(12)
+    with app.app_context():
+        from sqlalchemy import inspect
+        if not inspect(db.engine).has_table("users"):
+            print("The database has no schema yet: run `flask --app perisai init-db` first.",
+                  file=sys.stderr)
+            return 1
+        try:
+            totals = seed_scale(db.session, workers=args.workers, collections=args.collections,
+                                agents=args.agents, branches=args.branches, password=password,
+                                seed=args.seed, audit=args.audit, progress=print)
+        except SeedError as error:
+            print(f"Error: {error}", file=sys.stderr)
+            return 1
+    print(totals)
+    print(f"Agents scale.agent0001.., supervisors scale.sup1..; password: {password}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
