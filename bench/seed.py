@@ -478,6 +478,15 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
     book = load_rate_book(session)
     session.commit()
     rng = random.Random(seed)
+    rand = rng.random
+
+    # random.Random's randint and choice, without their argument checks (a third of the time).
+    def randint(low: int, high: int) -> int:
+        return low + int(rand() * (high - low + 1))
+
+    def choice(items):
+        return items[int(rand() * len(items))]
+
     now = (now or utcnow()).replace(microsecond=0)
     today = local_today("Asia/Jakarta", now)
     current = month_of(today)
@@ -527,8 +536,8 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
             branch_index = n % branches
             agent = _Agent(user_id, branch_index, f"scale.agent{n + 1:04d}")
             agent_rows.append(agent)
-            first = rng.choice(FIRST_NAMES_M + FIRST_NAMES_F)
-            out.add("users", (user_id, agent.username, f"{first} {rng.choice(LAST_NAMES)}",
+            first = choice(FIRST_NAMES_M + FIRST_NAMES_F)
+            out.add("users", (user_id, agent.username, f"{first} {choice(LAST_NAMES)}",
                               "agent", branch_ids[branch_index],
                               f"{BRANCHES[branch_index][0]}-{user_id:05d}", hashed, 1, created, 1))
             if full:
@@ -575,6 +584,12 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
             return hit
 
         zones = [b[2] for b in BRANCHES[:branches]]
+        # Indonesia keeps no summer time: each branch's local time is UTC plus a fixed offset
+        # (checked at both ends of the seeded years), so months are found without a time-zone
+        # conversion per row.
+        offsets = [to_local(now, zone).utcoffset() for zone in zones]
+        if offsets != [to_local(now - timedelta(days=4000), zone).utcoffset() for zone in zones]:
+            raise SeedError("A branch's time zone changed its offset: convert each time.")
         late = 1 if today.day > DUE_DAY else 0
         region_counters = [0] * branches
         regions = [[f"{regency}{district:02d}" for regency in b[3] for district in range(1, 41)]
@@ -588,9 +603,9 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
         open_cutoff = now - timedelta(days=6)
 
         def moment_in(month: date, first_day: int, last_day: int) -> datetime:
-            day = rng.randint(first_day, last_day)
-            return datetime(month.year, month.month, day, rng.randint(0, 10), rng.randint(0, 59),
-                            rng.randint(0, 59))
+            day = randint(first_day, last_day)
+            return datetime(month.year, month.month, day, randint(0, 10), randint(0, 59),
+                            randint(0, 59))
 
         for n in range(workers):
             agent = agent_rows[owners[n]]
@@ -599,15 +614,15 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
             status = statuses[n]
             count = counts[n]
             # Months paid at once, oldest first; the last payment decides the status.
-            sizes = [rng.choice(CHUNKS) for _ in range(count)]
+            sizes = [choice(CHUNKS) for _ in range(count)]
             if status == 0:
-                first_month = add_months(current, -rng.randint(0, 2 if late else 3))
+                first_month = add_months(current, -randint(0, 2 if late else 3))
                 paid_through = None
             else:
                 if status == 1:
                     last_start = add_months(current, -rng.randrange(sizes[-1]))
                 else:
-                    overdue = rng.randint(1, 3) if status == 2 else rng.randint(4, 14)
+                    overdue = randint(1, 3) if status == 2 else randint(4, 14)
                     first_unpaid = add_months(current, late - overdue)
                     last_start = add_months(first_unpaid, -sizes[-1])
                 if sum(sizes) > 40:
@@ -618,9 +633,9 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
             reg_last = today.day if first_month == current else 10
             registered = moment_in(first_month, 1, min(reg_last, 10))
             if registered > now:
-                registered = now - timedelta(hours=rng.randint(2, 8))
+                registered = now - timedelta(hours=randint(2, 8))
             female = rng.random() < 0.45
-            birth = date(rng.randint(1962, 2005), rng.randint(1, 12), rng.randint(1, 28))
+            birth = date(randint(1962, 2005), randint(1, 12), randint(1, 28))
             slot, serial = divmod(region_counters[branch_index], 9999)
             region_counters[branch_index] += 1
             region = regions[branch_index][slot % len(regions[branch_index])]
@@ -628,15 +643,15 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
                 raise SeedError("Too many workers for the NIK regions of a branch.")
             nik = (f"{region}{birth.day + (40 if female else 0):02d}{birth.month:02d}"
                    f"{birth.year % 100:02d}{serial + 1:04d}")
-            name = (f"{rng.choice(FIRST_NAMES_F if female else FIRST_NAMES_M)} "
-                    f"{rng.choice(LAST_NAMES)}")
-            occupation = rng.choice(occupations)
-            income = rng.choice(INCOMES)
+            name = (f"{choice(FIRST_NAMES_F if female else FIRST_NAMES_M)} "
+                    f"{choice(LAST_NAMES)}")
+            occupation = choice(occupations)
+            income = choice(INCOMES)
             programs = 3 if rng.random() < 0.55 else 2
             transport = is_transport(occupation)
             out.add("workers", (
                 worker_id, nik, name, name.lower(), birth.isoformat(), "F" if female else "M",
-                f"08{rng.randint(10**9, 10**10 - 1)}", f"{rng.choice(STREETS)} No. {rng.randint(1, 200)}",
+                f"08{randint(10**9, 10**10 - 1)}", f"{choice(STREETS)} No. {randint(1, 200)}",
                 occupation, None, income, programs, member_number(worker_id - ids["workers"]),
                 agent.id, branch_id, _ts(registered), first_month.isoformat(),
                 paid_through.isoformat() if paid_through else None, 1, 1, _ts(registered)))
@@ -650,10 +665,11 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
             out.add("memberships", (worker_id - ids["workers"] + ids["memberships"], worker_id,
                                     agent.id, branch_id, _ts(registered),
                                     first_month.isoformat(), programs, 0))
-            out.add("heirs", (heir_id, worker_id, f"{rng.choice(FIRST_NAMES_F + FIRST_NAMES_M)} "
-                              f"{name.split()[-1]}", rng.choice(RELATIONS)))
+            out.add("heirs", (heir_id, worker_id, f"{choice(FIRST_NAMES_F + FIRST_NAMES_M)} "
+                              f"{name.split()[-1]}", choice(RELATIONS)))
             heir_id += 1
-            registered_month = month_of(to_local(registered, zones[branch_index]).date())
+            local = registered + offsets[branch_index]
+            registered_month = date(local.year, local.month, 1)
             agent.months.setdefault(registered_month, [0, 0, 0])[0] += 1
             if agent.last_activity is None or registered > agent.last_activity:
                 agent.last_activity = registered
@@ -662,17 +678,17 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
             previous = registered
             for size in sizes if status else ():
                 if month == first_month:
-                    collected = previous + timedelta(hours=rng.randint(0, 72))
+                    collected = previous + timedelta(hours=randint(0, 72))
                 else:
                     collected = moment_in(month, 1, today.day if month == current else 28)
                 if collected > now:
-                    collected = now - timedelta(minutes=rng.randint(1, 600))
+                    collected = now - timedelta(minutes=randint(1, 600))
                 if collected <= previous:
-                    collected = previous + timedelta(minutes=rng.randint(1, 30))
+                    collected = previous + timedelta(minutes=randint(1, 30))
                 previous = collected
                 last = add_months(month, size - 1)
                 amount, breakdown, month_totals = priced(month, size, income, programs, transport)
-                issued = collected - timedelta(minutes=rng.randint(1, 2880))
+                issued = collected - timedelta(minutes=randint(1, 2880))
                 code = bill_code(bill_n)
                 receipt = receipt_number(collection_n)
                 out.add("bills", (bill_id, code, worker_id, agent.id, branch_id, size,
@@ -695,7 +711,8 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
                 out.add("ledger_entries", (ledger_id, agent.id, branch_id, "collection", amount,
                                            collection_id, None, _ts(collected)))
                 # The incentive tallies, as `incentives.tally` keeps them for a real payment.
-                collected_month = month_of(to_local(collected, zones[branch_index]).date())
+                local = collected + offsets[branch_index]
+                collected_month = date(local.year, local.month, 1)
                 month_row = agent.months.setdefault(collected_month, [0, 0, 0])
                 month_row[1] += 1
                 month_row[2] += amount
@@ -717,11 +734,11 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
             # Some workers hold a code not paid yet (a few of them already expired).
             if status in (0, 1, 2) and rng.random() < 0.05:
                 first_unpaid = first_unpaid_month(first_month, paid_through)
-                size = rng.choice((1, 1, 3))
+                size = choice((1, 1, 3))
                 amount, breakdown, _ = priced(first_unpaid, size, income, programs, transport)
-                issued = max(previous, open_cutoff) + timedelta(minutes=rng.randint(1, 8000))
+                issued = max(previous, open_cutoff) + timedelta(minutes=randint(1, 8000))
                 if rng.random() < 0.2:
-                    issued = now - timedelta(days=rng.randint(8, 20))
+                    issued = now - timedelta(days=randint(8, 20))
                 issued = min(issued, now - timedelta(minutes=1))
                 code = bill_code(bill_n)
                 out.add("bills", (bill_id, code, worker_id, agent.id, branch_id, size,
@@ -749,11 +766,11 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
         for agent in agent_rows:
             roll = rng.random()
             if roll < 0.04:
-                keep_days = rng.randint(20, 40)
+                keep_days = randint(20, 40)
             elif roll < 0.20:
-                keep_days = rng.randint(3, 9)
+                keep_days = randint(3, 9)
             else:
-                keep_days = rng.randint(1, 2)
+                keep_days = randint(1, 2)
             cutoff = today_index - keep_days + 1  # days from here on are still in hand
             supervisor = supervisor_ids[agent.branch_index]
             branch_id = branch_ids[agent.branch_index]
@@ -767,8 +784,8 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
                 batches.setdefault(key, []).append(day)
             for days in batches.values():
                 batch_sum = sum(agent.days[day][0] for day in days)
-                declared = epoch + timedelta(days=days[-1] + 1, hours=rng.randint(1, 5))
-                verified = declared + timedelta(hours=rng.randint(1, 6))
+                declared = epoch + timedelta(days=days[-1] + 1, hours=randint(1, 5))
+                verified = declared + timedelta(hours=randint(1, 6))
                 if verified > now:
                     verified = now - timedelta(minutes=1)
                     declared = verified - timedelta(minutes=30)
@@ -797,7 +814,7 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
             cash = agent.collected - deposited
             if cash > 0 and rng.random() < 0.05:
                 amount = max(1, cash // 2)
-                declared = now - timedelta(hours=rng.randint(1, 20))
+                declared = now - timedelta(hours=randint(1, 20))
                 out.add("deposits", (deposit_id, agent.id, branch_id, amount, f"BNI-{deposit_id:09d}",
                                      None, f"seed-dep-{deposit_id:010d}", "pending", _ts(declared),
                                      None, None, None))
