@@ -12,8 +12,8 @@ months of paid history: every registration has its membership row, every collect
 bill and its ledger entry, agents paid their cash in with deposits that supervisors verified,
 some workers are behind or lapsed, some have an open code. The books are written as real use
 keeps them (`perisai.commands.books`): each agent's account equals the sum of its ledger
-entries, the incentive tallies and the agents' months equal a recount of the collections and
-memberships, so `flask ledger-verify` passes. The audit chain is extended, so `flask
+entries, the incentive tallies and the agents' months and days equal a recount of the
+collections and memberships, so `flask ledger-verify` passes. The audit chain is extended, so `flask
 audit-verify` passes: `--audit full` writes the events real use writes (worker.register,
 bill.issue, collection.record, deposit.declare, deposit.verify: about two per payment), the
 default `--audit summary` one `seed.batch` event per batch naming the rows it wrote.
@@ -152,6 +152,8 @@ class _Agent:
     tallies: dict = field(default_factory=dict)
     # month -> [registrations, collections, collected]: the agent_months rows
     months: dict = field(default_factory=dict)
+    # local day -> [collections, collected]: the agent_days rows
+    local_days: dict = field(default_factory=dict)
 
 
 
@@ -185,6 +187,7 @@ GENERATED = {
     "incentive_tallies": ("agent_id", "month", "member_month", "amount"),
     "agent_months": ("agent_id", "branch_id", "month", "registrations", "collections",
                      "collected"),
+    "agent_days": ("agent_id", "branch_id", "day", "collections", "collected"),
     "audit_events": ("id", "at", "actor_id", "actor", "action", "object_type", "object_id",
                      "before", "after", "ip", "prev_hash", "hash"),
 }
@@ -713,6 +716,9 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
                 # The incentive tallies, as `incentives.tally` keeps them for a real payment.
                 local = collected + offsets[branch_index]
                 collected_month = date(local.year, local.month, 1)
+                day_row = agent.local_days.setdefault(local.date(), [0, 0])
+                day_row[0] += 1
+                day_row[1] += amount
                 month_row = agent.months.setdefault(collected_month, [0, 0, 0])
                 month_row[1] += 1
                 month_row[2] += amount
@@ -832,6 +838,9 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
             for month, (registrations, paid, amount) in sorted(agent.months.items()):
                 out.add("agent_months", (agent.id, branch_ids[agent.branch_index],
                                          month.isoformat(), registrations, paid, amount))
+            for day, (paid, amount) in sorted(agent.local_days.items()):
+                out.add("agent_days", (agent.id, branch_ids[agent.branch_index], day.isoformat(),
+                                       paid, amount))
             for (tally_month, member_month), total in sorted(agent.tallies.items()):
                 out.add("incentive_tallies", (agent.id, tally_month.isoformat(), member_month,
                                               total))

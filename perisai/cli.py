@@ -195,11 +195,14 @@ def ledger_verify() -> None:
         click.echo(f"agent {row.agent_id} branch {row.branch_id}: books do not add up (cash "
                    f"{row.balance} in this branch, {row.misplaced} entries settled here for "
                    "another branch's receipt or deposit)", err=True)
+    for row in report.days:
+        click.echo(f"agent {row.agent_id} branch {row.branch_id} {row.day:%Y-%m-%d}: kept "
+                   f"(payments, amount) {row.kept} != recounted {row.recounted}", err=True)
     if not report.ok:
         sys.exit(1)
     click.echo("Ledger consistent: every agent's cash on hand equals the sum of its entries; "
-               "the incentive tallies and the agents' month figures match the collections; "
-               "each branch's books add up.")
+               "the incentive tallies and the agents' month and day figures match the "
+               "collections; each branch's books add up.")
 
 
 @click.command("backup")

@@ -510,6 +510,24 @@ class AgentMonth(db.Model):
     )
 
 
+class AgentDay(db.Model):
+    """An agent's day in a branch (branch time): the payments recorded and not reversed, and
+    their amount. Kept beside `AgentMonth`, in the same transactions, so the supervisor's home
+    adds up one row per agent for "today" instead of the branch's payments of the day (tens of
+    thousands at a million members); `ledger-verify` recounts them."""
+    __tablename__ = "agent_days"
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    collections: Mapped[int] = mapped_column(Integer, default=0)
+    collected: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (
+        CheckConstraint("collections >= 0 AND collected >= 0", name="day_not_negative"),
+        Index("ix_agent_days_branch_day", "branch_id", "day", "collections", "collected"),
+    )
+
+
 class AuditEvent(db.Model):
     """Append-only, hash-chained record of every change of money or membership."""
     __tablename__ = "audit_events"

@@ -13,7 +13,8 @@ caller's write transaction and in the same order (so locks are always taken the 
 - Incentive tallies: per agent, month (branch time) and member-month index, the contributions
   collected and not reversed, so a month's incentive reads a few dozen rows.
 - Agent months: per agent, branch and month, the registrations and the payments kept and their
-  amount, so the supervisor's pages read one row per agent.
+  amount, so the supervisor's pages read one row per agent; agent days likewise per day for the
+  payments (the supervisor's "today").
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from ..domain.clock import local_today, utcnow
 from ..domain.incentives import tally_lines
 from ..domain.months import month_of
 from ..domain.statuses import LedgerKind, Role
-from ..models import (AgentAccount, AgentMonth, Bill, Branch, Collection, Deposit, IncentiveTally,
+from ..models import (AgentAccount, AgentDay, AgentMonth, Bill, Branch, Collection, Deposit, IncentiveTally,
                       LedgerEntry, Membership, User, Worker)
 from ..queries import reversed_collection_ids
 from .tx import lock
@@ -245,7 +246,8 @@ def month_at(moment: datetime, zone: str) -> date:
 
 def _count_month(session: Session, *, agent_id: int, branch_id: int, at: datetime, zone: str,
                  registrations: int = 0, collections: int = 0, collected: int = 0) -> None:
-    month = month_at(at, zone)
+    day = local_today(zone, at)
+    month = month_of(day)
     row = session.get(AgentMonth, (agent_id, branch_id, month))
     if row is None:
         session.add(AgentMonth(agent_id=agent_id, branch_id=branch_id, month=month,
@@ -255,12 +257,22 @@ def _count_month(session: Session, *, agent_id: int, branch_id: int, at: datetim
         row.registrations += registrations
         row.collections += collections
         row.collected += collected
+    if collections or collected:
+        day_row = session.get(AgentDay, (agent_id, branch_id, day))
+        if day_row is None:
+            session.add(AgentDay(agent_id=agent_id, branch_id=branch_id, day=day,
+                                 collections=collections, collected=collected))
+        else:
+            day_row.collections += collections
+            day_row.collected += collected
 
 
-def _recount_months(session: Session) -> dict[MonthKey, MonthCounts]:
-    """Every agent-month worked out again from the registrations and the valid collections."""
+def _recount_months(session: Session, days: dict | None = None) -> dict[MonthKey, MonthCounts]:
+    """Every agent-month worked out again from the registrations and the valid collections
+    (and, into `days`, every agent-day's payments: (agent, branch, day) -> [count, amount])."""
     zones = dict(session.execute(select(Branch.id, Branch.timezone)).all())
     counts: dict[MonthKey, list[int]] = {}
+    days = {} if days is None else days
     for agent_id, branch_id, at in session.execute(
             select(Membership.agent_id, Membership.branch_id, Membership.registered_at)
             .execution_options(yield_per=5000)):
@@ -270,19 +282,30 @@ def _recount_months(session: Session) -> dict[MonthKey, MonthCounts]:
                    Collection.amount)
             .where(Collection.id.not_in(reversed_collection_ids()))
             .execution_options(yield_per=5000)):
-        row = counts.setdefault((agent_id, branch_id, month_at(at, zones[branch_id])), [0, 0, 0])
+        day = local_today(zones[branch_id], at)
+        row = counts.setdefault((agent_id, branch_id, month_of(day)), [0, 0, 0])
         row[1] += 1
         row[2] += amount
+        day_row = days.setdefault((agent_id, branch_id, day), [0, 0])
+        day_row[0] += 1
+        day_row[1] += amount
     return {key: tuple(value) for key, value in counts.items()}
 
 
 def rebuild_agent_months(session: Session) -> int:
-    """Fill the agents' months from the registrations and collections (a bulk load)."""
+    """Fill the agents' months and days from the registrations and collections (a bulk load).
+    Returns the month rows written."""
     session.execute(delete(AgentMonth))
+    session.execute(delete(AgentDay))
+    days: dict = {}
     rows = [{"agent_id": a, "branch_id": b, "month": m, "registrations": r, "collections": c,
-             "collected": s} for (a, b, m), (r, c, s) in _recount_months(session).items()]
+             "collected": s} for (a, b, m), (r, c, s) in _recount_months(session, days).items()]
     for start in range(0, len(rows), 5000):
         session.execute(insert(AgentMonth), rows[start:start + 5000])
+    day_rows = [{"agent_id": a, "branch_id": b, "day": d, "collections": c, "collected": s}
+                for (a, b, d), (c, s) in days.items()]
+    for start in range(0, len(day_rows), 5000):
+        session.execute(insert(AgentDay), day_rows[start:start + 5000])
     return len(rows)
 
 
@@ -328,23 +351,36 @@ class BranchMismatch:
 
 
 @dataclass(frozen=True)
+class DayMismatch:
+    agent_id: int
+    branch_id: int
+    day: date
+    kept: tuple[int, int]       # payments, amount
+    recounted: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class BooksReport:
     ledger: list[LedgerMismatch]
     tallies: list[TallyMismatch]
     months: list[MonthMismatch]
     branches: list[BranchMismatch] = field(default_factory=list)
+    days: list[DayMismatch] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.ledger or self.tallies or self.months or self.branches)
+        return not (self.ledger or self.tallies or self.months or self.branches or self.days)
 
 
 def verify_books(session: Session) -> BooksReport:
     """Every agent's cash on hand against the sum of its ledger entries, its incentive tallies
     against a recount of the collections, its months against a recount of the registrations
-    and collections, and its books per branch. Empty lists when the books agree."""
-    return BooksReport(_verify_ledger(session), _verify_tallies(session), _verify_months(session),
-                       _verify_branches(session))
+    and collections, and its books per branch; its days against a recount of the collections.
+    Empty lists when the books agree."""
+    days: dict = {}
+    months = _verify_months(session, days)
+    return BooksReport(_verify_ledger(session), _verify_tallies(session), months,
+                       _verify_branches(session), _verify_days(session, days))
 
 
 def _verify_branches(session: Session) -> list[BranchMismatch]:
@@ -396,10 +432,20 @@ def _verify_tallies(session: Session) -> list[TallyMismatch]:
     return mismatches
 
 
-def _verify_months(session: Session) -> list[MonthMismatch]:
-    expected = _recount_months(session)
+def _verify_months(session: Session, days: dict) -> list[MonthMismatch]:
+    expected = _recount_months(session, days)
     kept = {(r.agent_id, r.branch_id, r.month): (r.registrations, r.collections, r.collected)
             for r in session.scalars(select(AgentMonth))}
     return [MonthMismatch(*key, kept.get(key, (0, 0, 0)), expected.get(key, (0, 0, 0)))
             for key in sorted(set(expected) | set(kept))
             if kept.get(key, (0, 0, 0)) != expected.get(key, (0, 0, 0))]
+
+
+def _verify_days(session: Session, recounted: dict) -> list[DayMismatch]:
+    expected = {key: tuple(value) for key, value in recounted.items()}
+    kept = {(r.agent_id, r.branch_id, r.day): (r.collections, r.collected)
+            for r in session.execute(select(AgentDay.agent_id, AgentDay.branch_id, AgentDay.day,
+                                            AgentDay.collections, AgentDay.collected))}
+    return [DayMismatch(*key, kept.get(key, (0, 0)), expected.get(key, (0, 0)))
+            for key in sorted(set(expected) | set(kept))
+            if kept.get(key, (0, 0)) != expected.get(key, (0, 0))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import Integer, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
@@ -14,8 +15,8 @@ from ..domain.flags import agent_flags, inactive_threshold
 from ..domain.months import month_of
 from ..domain.lateness import is_late
 from ..domain.statuses import DepositStatus, LateReview, Role
-from ..models import (AgentAccount, AgentMonth, Branch, Collection, Deposit, LedgerEntry,
-                      Reversal, User)
+from ..models import (AgentAccount, AgentDay, AgentMonth, Branch, Collection, Deposit,
+                      LedgerEntry, Reversal, User)
 from . import reversed_collection_ids
 
 SORTS = {"worst": N_("Paling perlu perhatian"), "cash": N_("Uang di tangan"), "age": N_("Lama ditahan"),
@@ -23,9 +24,19 @@ SORTS = {"worst": N_("Paling perlu perhatian"), "cash": N_("Uang di tangan"), "a
          "name": N_("Nama")}
 
 
+class AgentRef(NamedTuple):
+    """What the agents' table shows of an agent: plain values, no ORM object (a branch has
+    hundreds of agents, and loading each as an object was most of the supervisor's home)."""
+    id: int
+    username: str
+    full_name: str
+    active: bool
+    created_at: datetime
+
+
 @dataclass
 class AgentRow:
-    agent: User
+    agent: AgentRef
     cash_on_hand: int
     total_collected: int
     oldest_undeposited_at: datetime | None
@@ -45,52 +56,57 @@ class AgentRow:
 def agent_rows(session: Session, branch: Branch, today: date, *, sort: str = "worst",
                now: datetime | None = None,
                only: tuple[User, AgentAccount | None] | None = None) -> list[AgentRow]:
-    """One row per agent of the branch, in three queries whatever the number of agents; or
-    the row of the one agent `only` (as `branch_agent` found it), in two."""
+    """One row per agent of the branch, in two queries whatever the number of agents; or the
+    row of the one agent `only` (as `branch_agent` found it), in two.
+
+    The agents come as plain columns (users, their accounts and this month's `agent_months`
+    row in one join): the month's registrations and payments are kept as they happen, so this
+    reads one row per agent however many payments the branch took."""
     now = now or utcnow()
-    zone = branch.timezone
-    agent_id = only[0].id if only else None
-    agents = [only] if only else session.execute(
-        select(User, AgentAccount).outerjoin(AgentAccount, AgentAccount.agent_id == User.id)
-        # A deactivated agent stays on the list while it still holds cash.
-        .where(User.branch_id == branch.id, User.role == Role.AGENT,
-               or_(User.active.is_(True), AgentAccount.cash_on_hand > 0))).all()
-    # The month's registrations and payments per agent are kept as they happen
-    # (`agent_months`): one row per agent, however many payments the branch took.
-    month_rows = {row.agent_id: row for row in session.scalars(select(AgentMonth).where(
-        AgentMonth.branch_id == branch.id, AgentMonth.month == month_of(today),
-        *([AgentMonth.agent_id == agent_id] if agent_id is not None else [])))}
-    registrations = {a: row.registrations for a, row in month_rows.items()}
-    collections = {a: (row.collections, row.collected) for a, row in month_rows.items()}
-    if agent_id is not None:
+    month = month_of(today)
+    columns = (User.id, User.username, User.full_name, User.active, User.created_at,
+               AgentAccount.cash_on_hand, AgentAccount.total_collected,
+               AgentAccount.total_reversed, AgentAccount.oldest_undeposited_at,
+               AgentAccount.last_activity_at, AgentMonth.registrations, AgentMonth.collections,
+               AgentMonth.collected)
+    query = (select(*columns)
+             .outerjoin(AgentAccount, AgentAccount.agent_id == User.id)
+             .outerjoin(AgentMonth, (AgentMonth.agent_id == User.id)
+                        & (AgentMonth.branch_id == branch.id) & (AgentMonth.month == month)))
+    if only:
+        agent_id = only[0].id
+        query = query.where(User.id == agent_id)
         deposit_agent = Deposit.agent_id
-        only = [Deposit.agent_id == agent_id]
+        one = [Deposit.agent_id == agent_id]
     else:
+        # A deactivated agent stays on the list while it still holds cash.
+        query = query.where(User.branch_id == branch.id, User.role == Role.AGENT,
+                            or_(User.active.is_(True), AgentAccount.cash_on_hand > 0))
         # Grouped on `+agent_id`: with full statistics SQLite otherwise prefers the (agent, …)
         # index across every agent of every branch; the unary plus keeps it out.
         deposit_agent = literal_column("+deposits.agent_id", Integer)
-        only = []
+        one = []
+    agents = session.execute(query).all()
     pending = dict(session.execute(
         select(deposit_agent, func.count(Deposit.id))
-        .where(Deposit.branch_id == branch.id, Deposit.status == DepositStatus.PENDING, *only)
+        .where(Deposit.branch_id == branch.id, Deposit.status == DepositStatus.PENDING, *one)
         .group_by(deposit_agent)).all())
-    inactive_before = inactive_threshold(today, zone)
+    inactive_before = inactive_threshold(today, branch.timezone)
+    cash_limit = branch.cash_limit
     rows = []
-    for user, account in agents:
-        cash = account.cash_on_hand if account else 0
-        oldest = account.oldest_undeposited_at if account else None
-        last = account.last_activity_at if account else None
-        count, total = collections.get(user.id, (0, 0))
+    for (agent_id, username, full_name, active, created_at, cash, collected, reversed_,
+         oldest, last, registrations, count, total) in agents:
+        cash = cash or 0
         rows.append(AgentRow(
-            agent=user, cash_on_hand=cash,
-            total_collected=(account.total_collected - account.total_reversed) if account else 0,
+            agent=AgentRef(agent_id, username, full_name, active, created_at),
+            cash_on_hand=cash, total_collected=(collected or 0) - (reversed_ or 0),
             oldest_undeposited_at=oldest, last_activity_at=last,
-            registrations_month=registrations.get(user.id, 0), collections_month=count,
-            collected_month=total, pending_deposits=pending.get(user.id, 0),
+            registrations_month=registrations or 0, collections_month=count or 0,
+            collected_month=total or 0, pending_deposits=pending.get(agent_id, 0),
             flags=agent_flags(cash_on_hand=cash, oldest_undeposited_at=oldest,
-                              last_activity_at=last, created_at=user.created_at,
-                              cash_limit=branch.cash_limit, now=now,
-                              inactive_before=inactive_before, active=user.active)))
+                              last_activity_at=last, created_at=created_at,
+                              cash_limit=cash_limit, now=now,
+                              inactive_before=inactive_before, active=active)))
     return sort_rows(rows, sort)
 
 
@@ -125,14 +141,15 @@ class BranchTotals:
 
 def branch_totals(session: Session, branch: Branch, today: date, rows: list[AgentRow],
                   deposits: list[Deposit], reversals: list[Reversal]) -> BranchTotals:
-    day_start = local_day_start_utc(today, branch.timezone)
-    valid = (Collection.branch_id == branch.id, Collection.id.not_in(reversed_collection_ids()))
+    # The day's payments are kept per agent as they happen (`agent_days`): one row per agent
+    # who took a payment today, however many payments the branch took.
     day_count, day_sum = session.execute(
-        select(func.count(Collection.id), func.coalesce(func.sum(Collection.amount), 0))
-        .where(*valid, Collection.collected_at >= day_start)).one()
+        select(func.coalesce(func.sum(AgentDay.collections), 0),
+               func.coalesce(func.sum(AgentDay.collected), 0))
+        .where(AgentDay.branch_id == branch.id, AgentDay.day == today)).one()
     return BranchTotals(
         cash_on_hand=sum(r.cash_on_hand for r in rows),
-        collected_today_count=day_count, collected_today=int(day_sum),
+        collected_today_count=int(day_count), collected_today=int(day_sum),
         collected_month_count=sum(r.collections_month for r in rows),
         collected_month=sum(r.collected_month for r in rows),
         flagged_agents=sum(1 for r in rows if r.flags), agents=len(rows),
