@@ -2,8 +2,8 @@
 
 A migration is history: it must mean tomorrow what it meant when it ran, so no file in
 migrations/versions imports the app. The data migrations (c3d5e7f9a1b2 incentive tallies,
-e5f7a9b1c3d4 agent months, b9e1d3f5a7c8 agent days) and the registration history (f6a8c0e2b4d6
-memberships) are checked against the books the app kept while a real history was made through
+e5f7a9b1c3d4 agent months, b9e1d3f5a7c8 agent days) and the registration history
+(f6a8c0e2b4d6 memberships) are checked against the books the app kept while a real history was made through
 it. The upgrade from an empty database to head runs for every test already (conftest's
 templates).
 """
@@ -300,7 +300,7 @@ def test_the_migrations_rebuild_the_books_the_app_kept(app, runner, backend, app
     rebuilt = read_books(app)
     result = runner.invoke(args=["ledger-verify"])  # the app's recount agrees with them
     assert result.exit_code == 0, result.output
-    # a7c9e1f3b5d7 fills the agents' days as the app kept them: the same evening on two local
+    # b9e1d3f5a7c8 fills the agents' days as the app kept them: the same evening on two local
     # days, the reversed payment's day at zero (a recount writes no row for it).
     assert read_days(app) == {key: counts for key, counts in kept_days.items() if counts[0]}
     evening_days = {key[2] for key in kept_days if key[1] in (bandung, makassar)}
