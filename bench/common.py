@@ -202,6 +202,8 @@ def pick(url: str) -> dict:
                      "ORDER BY collected_at DESC LIMIT 1", a=agent_id)
         code_row = q("SELECT code FROM bills WHERE agent_id = :a AND status = 'open' "
                      "ORDER BY created_at DESC LIMIT 1", a=agent_id)
+        admin = q("SELECT username FROM users WHERE role = 'admin' ORDER BY id LIMIT 1")
+        other_user = q("SELECT id FROM users WHERE role = 'agent' ORDER BY id DESC LIMIT 1")
         workers, = q("SELECT count(*) FROM workers WHERE agent_id = :a", a=agent_id)
         collections, = q("SELECT count(*) FROM collections WHERE agent_id = :a", a=agent_id)
     engine.dispose()
@@ -209,6 +211,7 @@ def pick(url: str) -> dict:
             "supervisor": supervisor, "worker_id": worker_id, "nik": nik, "receipt": receipt,
             "member_number": member_number, "birth_date": str(birth_date)[:10],
             "open_code": code_row[0] if code_row else None, "agent_workers": workers,
+            "admin": admin[0] if admin else None, "user_id": other_user[0],
             "agent_collections": collections}
 
 

@@ -329,16 +329,17 @@ def report(results: dict) -> str:
             out += [f"Agent used — {info}.", ""]
             header = "| page | bytes | " + " | ".join(
                 f"{s} median ms | {s} p95 | {s} ×floor | {s} q" for s in scales)
-            if "10k" in scales and "1m" in scales:
-                header += " | growth 10k→1m"
+            low, high = scales[0], scales[-1]
+            growth = len(scales) > 1
+            if growth:
+                header += f" | growth {low}→{high} (×floor)"
             out.append(header + " |")
-            out.append("|---|---:|" + "---:|" * (4 * len(scales))
-                       + ("---:|" if "10k" in scales and "1m" in scales else ""))
-            for role in ("agent", "supervisor"):
-                for name in first[role]:
+            out.append("|---|---:|" + "---:|" * (4 * len(scales)) + ("---:|" if growth else ""))
+            for role in ("agent", "supervisor", "admin"):
+                for name in first.get(role, {}):
                     cells = []
                     for s in scales:
-                        row = sv[f"{backend}-{s}"][role].get(name)
+                        row = sv[f"{backend}-{s}"].get(role, {}).get(name)
                         if row is None:
                             cells += ["–"] * 4
                             continue
@@ -346,10 +347,11 @@ def report(results: dict) -> str:
                         cells += [f"{row['median_ms']:.1f}", f"{row['p95_ms']:.1f}",
                                   f"{row['ratio']:.0f}", f"{row['queries']}{flag}"]
                     line = f"| {role}: {name} | {first[role][name]['bytes']:,} | " + " | ".join(cells)
-                    if "10k" in scales and "1m" in scales:
-                        a = sv[f"{backend}-10k"][role].get(name)
-                        b = sv[f"{backend}-1m"][role].get(name)
-                        line += f" | {b['median_ms'] / a['median_ms']:.2f}×" if a and b else " | –"
+                    if growth:
+                        a = sv[f"{backend}-{low}"].get(role, {}).get(name)
+                        b = sv[f"{backend}-{high}"].get(role, {}).get(name)
+                        line += (f" | {b['median_ms'] / a['median_ms']:.2f}× "
+                                 f"({b['ratio'] / a['ratio']:.2f}×)" if a and b else " | –")
                     out.append(line + " |")
             out += ["", "⚑ = more than a handful of statements or one statement repeated (see "
                     "`bench/results/server.json`).", ""]

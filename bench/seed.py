@@ -7,7 +7,7 @@ Not part of the product: it lives beside the benchmarks, is not in the wheel, re
 database that holds real users (anyone but the demo accounts) or its own data already, and
 without `--password` gives every seeded login a random password that it prints once.
 
-Five branches, their agents and supervisors, workers spread unevenly over the agents, and
+Five branches, their agents and supervisors, a head-office admin, workers spread unevenly over the agents, and
 months of paid history: every registration has its membership row, every collection its paid
 bill and its ledger entry, agents paid their cash in with deposits that supervisors verified,
 some workers are behind or lapsed, some have an open code. The books are written as real use
@@ -548,6 +548,13 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
                             agent.username,
                             after={"role": "agent", "branch": BRANCHES[branch_index][0]})
             user_id += 1
+        # One head-office admin (no branch), for the admin's pages.
+        out.add("users", (user_id, "scale.admin", "Admin Kantor Pusat", "admin", None, None,
+                          hashed, 1, created, 1))
+        if full:
+            chain.event(out, now, SYSTEM.id, SYSTEM.username, "user.create", "user",
+                        "scale.admin", after={"role": "admin", "branch": None})
+        user_id += 1
         totals.agents, totals.supervisors = agents, branches
         out.flush()
         say(f"{branches} branches, {agents} agents")
@@ -890,7 +897,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Error: {error}", file=sys.stderr)
             return 1
     print(totals)
-    print(f"Agents scale.agent0001.., supervisors scale.sup1..; password: {password}")
+    print(f"Agents scale.agent0001.., supervisors scale.sup1.., admin scale.admin; "
+          f"password: {password}")
     return 0
 
 

@@ -115,6 +115,18 @@ def supervisor_pages(p: dict) -> list[tuple]:
     ]
 
 
+def admin_pages(p: dict) -> list[tuple]:
+    return [
+        ("admin home", "GET", "/admin", None, {}),
+        ("admin users", "GET", "/admin/users", None, {}),
+        ("admin users search", "GET", "/admin/users?q=scale.agent01", None, {}),
+        ("admin user", "GET", f"/admin/users/{p['user_id']}", None, {}),
+        ("admin branches", "GET", "/admin/branches", None, {}),
+        ("admin rates", "GET", "/admin/rates", None, {}),
+        ("admin sponsored", "GET", "/admin/sponsored", None, {}),
+    ]
+
+
 def _request(client, method, path, data, headers):
     if method == "GET":
         return client.get(path, headers=headers)
@@ -260,17 +272,25 @@ def run_one(backend: str, scale: str, rounds: int, writes: int) -> dict:
     supervisor = app.test_client()
     login(supervisor, p["supervisor"])
     sup_raw = measure_pages(app, supervisor, counter, supervisor_pages(p), floor_client, rounds)
+    result = {"pick": p, "agent": summarise(raw), "supervisor": summarise(sup_raw)}
+    if p.get("admin"):  # databases seeded before bench.seed made one have no admin
+        admin = app.test_client()
+        login(admin, p["admin"])
+        result["admin"] = summarise(measure_pages(app, admin, counter, admin_pages(p),
+                                                  floor_client, rounds))
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    return {"pick": p, "agent": summarise(raw), "supervisor": summarise(sup_raw)}
+    return result
 
 
 def combine(runs: list[dict]) -> dict:
     """Median over runs of each figure (several runs smooth out the neighbours' load)."""
     first = runs[0]
     combined = {"pick": first["pick"], "runs": len(runs)}
-    for role in ("agent", "supervisor"):
+    for role in ("agent", "supervisor", "admin"):
+        if role not in first:
+            continue
         combined[role] = {}
         for name in first[role]:
             values = [run[role][name] for run in runs if name in run[role]]
@@ -300,8 +320,8 @@ def main(argv=None) -> dict:
             results[f"{backend}-{scale}"]["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC",
                                                                          time.gmtime())
             save_json(path, results)
-            for role in ("agent", "supervisor"):
-                for name, row in results[f"{backend}-{scale}"][role].items():
+            for role in ("agent", "supervisor", "admin"):
+                for name, row in results[f"{backend}-{scale}"].get(role, {}).items():
                     log(f"  {backend:10} {scale:5} {name:28} {row['median_ms']:7.2f} ms "
                         f"p95 {row['p95_ms']:7.2f}  x{row['ratio']:<5} q={row['queries']} "
                         f"{row['flag']}")

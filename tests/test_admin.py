@@ -368,3 +368,31 @@ def test_an_agent_with_a_pending_reversal_cannot_be_moved(app, client, auth, bac
     assert response.status_code == 409 and "pembatalan" in response.get_data(as_text=True)
     assert user(app, "agent1").branch.code == "BDG01"
     assert events(app, "user.move") == []
+
+
+def test_the_users_list_comes_in_pages_and_finds_a_username(app, client, auth):
+    """Thousands of agents nationally: 50 users a page (by role, then username), a prefix
+    search on the username, the page number clamped."""
+    from perisai.extensions import db
+    from perisai.models import Branch, User
+    with app.app_context():
+        branch_id = db.session.scalars(select(Branch.id).where(Branch.code == "BDG01")).one()
+        db.session.add_all(User(username=f"field{n:03d}", full_name=f"Agen {n}", role="agent",
+                                branch_id=branch_id, agent_code=f"BDG01-9{n:04d}",
+                                password_hash="x") for n in range(70))
+        db.session.commit()
+        total = db.session.query(User).count()
+    auth.login("admin")
+
+    def rows(path):
+        html = client.get(path).get_data(as_text=True)
+        return [row.find("a").get_text() for row in every(html, "tbody tr")], html
+
+    first, html = rows("/admin/users")
+    pages = -(-total // 50)
+    assert len(first) == 50 and f"Halaman 1/{pages}" in html and "page=2" in html
+    last, html = rows("/admin/users?page=99")
+    assert len(last) == total - 50 * (pages - 1) and f"Halaman {pages}/{pages}" in html
+    found, html = rows("/admin/users?q=field06")
+    assert found == [f"field06{n}" for n in range(10)] and "Halaman" not in html
+    assert rows("/admin/users?q=%25")[0] == []  # a wildcard is a character, not a pattern

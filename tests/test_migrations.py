@@ -3,9 +3,9 @@
 A migration is history: it must mean tomorrow what it meant when it ran, so no file in
 migrations/versions imports the app. The data migrations (c3d5e7f9a1b2 incentive tallies,
 e5f7a9b1c3d4 agent months, b9e1d3f5a7c8 agent days) and the registration history
-(f6a8c0e2b4d6 memberships) are checked against the books the app kept while a real history was made through
-it. The upgrade from an empty database to head runs for every test already (conftest's
-templates).
+(f6a8c0e2b4d6 memberships) are checked against the books the app kept while a real history was
+made through it. The upgrade from an empty database to head runs for every test already
+(conftest's templates).
 """
 from __future__ import annotations
 

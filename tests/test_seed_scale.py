@@ -66,7 +66,7 @@ def test_seed_counts_books_and_audit_summary(app, runner, database_url, capsys):
         after = _counts()
         grown = {name: after[name] - before[name] for name in after}
         assert grown["branches"] == 5
-        assert grown["users"] == AGENTS + 5  # agents and one supervisor per branch
+        assert grown["users"] == AGENTS + 5 + 1  # agents, a supervisor per branch, an admin
         assert grown["workers"] == WORKERS and grown["heirs"] == WORKERS
         assert grown["collections"] == COLLECTIONS
         assert grown["agent_accounts"] == AGENTS
@@ -136,7 +136,7 @@ def test_seed_full_audit_writes_the_events_of_real_use(app, runner, database_url
             Deposit.status == "verified"))
     assert actions["deposit.verify"] == verified > 0
     assert actions["deposit.declare"] == grown["deposits"]
-    assert actions["user.create"] == 6 + 5 and actions["branch.create"] == 5
+    assert actions["user.create"] == 6 + 5 + 1 and actions["branch.create"] == 5
     assert "seed.batch" not in actions
     _verified(app, runner)
 

@@ -91,7 +91,10 @@ def branch_update(branch_id: int):
 # --- users ----------------------------------------------------------------------------------
 
 def _users_page(error: str | None = None, status: int = 200, form: dict | None = None):
-    return render_template("admin/users.html", users=admin_queries.users(db.session),
+    query = (request.args.get("q") or "").strip()[:40]
+    users, page, pages = admin_queries.users(db.session, query,
+                                             request.args.get("page", 1, type=int) or 1)
+    return render_template("admin/users.html", users=users, query=query, page=page, pages=pages,
                            branches=admin_queries.branches(db.session), error=error,
                            form=form or {}), status
 

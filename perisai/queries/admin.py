@@ -32,8 +32,21 @@ def branch_by_code(session: Session, code: str) -> Branch | None:
     return session.scalars(select(Branch).where(Branch.code == code)).first() if code else None
 
 
-def users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.role, User.username)).all())
+USERS_PER_PAGE = 50
+
+
+def users(session: Session, query: str = "", page: int = 1,
+          per_page: int = USERS_PER_PAGE) -> tuple[list[User], int, int]:
+    """A page of the users (by role, then username), those whose username starts with `query`
+    when one is given: (users, page, pages). A national install has thousands of agents, so
+    the list comes a page at a time."""
+    where = [User.username.startswith(query, autoescape=True)] if query else []
+    total = session.scalar(select(func.count()).select_from(User).where(*where)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    found = session.scalars(select(User).where(*where).order_by(User.role, User.username)
+                            .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(found), page, pages
 
 
 def user(session: Session, user_id: int) -> User:
