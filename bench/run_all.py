@@ -1,6 +1,6 @@
 """Run the whole benchmark suite and rewrite BENCHMARKS.md: `python -m bench.run_all`.
 
-Builds the scale databases that are missing (seed-scale; the 1,000,000-worker ones take a
+Builds the scale databases that are missing (bench.seed; the 1,000,000-worker ones take a
 while), applies pending migrations to them, then runs server.py, page_weight.py, phone.py,
 load.py and sponsored_import.py and writes the tables. `--report-only` rewrites BENCHMARKS.md from the saved
 results in bench/results/ without measuring again.
@@ -87,7 +87,7 @@ CHANGES: list[str] = [
     "segno no longer tries (same symbol, about a quarter less time per slip).",
     "**SQLite page cache** 32 MB per connection instead of 2 MB (`perisai/database.py`): halves "
     "index-heavy queries on the multi-GB database.",
-    "**Statistics**: `seed-scale` now runs a full `ANALYZE` (a sampled one misjudged a branch's "
+    "**Statistics**: the seeder (`bench.seed`) now runs a full `ANALYZE` (a sampled one misjudged a branch's "
     "workers by 200× and the branch worker list sorted 200,000 rows: 1 s); both migrations "
     "`ANALYZE` their new indexes on SQLite when statistics exist.",
     "**Registration and a new code in one round trip** (2026-12-01): both answered a POST with "
@@ -177,7 +177,7 @@ def report(results: dict) -> str:
            "`python -m bench.phone`, `python -m bench.load` (see `--help`); "
            "`python -m bench.run_all --report-only` rebuilds this file from `bench/results/*.json`. "
            "Scale databases are built on first use with `flask --app perisai init-db` and "
-           "`flask --app perisai seed-scale --workers N --collections M` (SQLite files in "
+           "`python -m bench.seed --workers N --collections M` (SQLite files in "
            "`$PERISAI_BENCH_DIR`, default `/tmp/perisai-bench/`; PostgreSQL databases "
            "`perisai_bench_<scale>` on the server of `$PERISAI_BENCH_PG`, default "
            f"`{PG_BASE}`), outside the repository.", "",
@@ -244,11 +244,9 @@ def report(results: dict) -> str:
             "is a round trip to the server (≈ 0.3 ms here) and psycopg's conversions cost more "
             "Python time per row, so the same page costs more there than on the embedded SQLite.",
             "- The load generator shares the 2 cores with the two gunicorn workers.",
-            "- Seed times: `seed-scale` writes every table itself, the incentive tallies and "
-            "agents' months included; the registration history (`memberships`) was added after "
-            "these databases were built and filled by its migration (`init-db`: 13 s at 1 M on "
-            "SQLite, 19 s for the three PostgreSQL databases). The build shared the machine with "
-            "other work, so its times are upper bounds.",
+            "- Seed times: `bench.seed` writes every table itself, the books (ledger, accounts, "
+            "incentive tallies, agents' months and days) and the audit chain included. The "
+            "builds shared the machine with other work, so their times are upper bounds.",
             ""]
     if CHANGES:
         out += ["## What was changed to meet the budgets", ""]
@@ -256,7 +254,7 @@ def report(results: dict) -> str:
         out.append("")
     seeds = results.get("seed_times")
     if seeds:
-        out += ["## Building the data (seed-scale)", "",
+        out += ["## Building the data (bench.seed)", "",
                 "| database | workers | collections | seconds |", "|---|---:|---:|---:|"]
         for key, seconds in sorted(seeds.items()):
             backend, scale = key.split("-")
@@ -266,6 +264,9 @@ def report(results: dict) -> str:
                 "workers also hold an open code; 2,000 agents in 5 branches with one "
                 "supervisor each; daily and weekly verified deposits (with their ledger "
                 "entries) and a few pending ones. `ledger-verify` passes on every database.", ""]
+    notes = RESULTS / "scale_notes.md"
+    if notes.exists():
+        out += [notes.read_text().rstrip(), ""]
     if pw:
         data = results["page_weight"]
         out += ["## Page weight (Chromium, gzip, through gunicorn)", "",

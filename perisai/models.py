@@ -340,6 +340,10 @@ class Collection(db.Model):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_collections_pending_review", "branch_id", **_open_only("late_review = 'pending'")),
+        # An agent's collections waiting for the supervisor's look, without walking all of its
+        # collections (the agent page; b9e1d3f5a7c8).
+        Index("ix_collections_agent_pending_review", "agent_id", "collected_at",
+              **_open_only("late_review = 'pending'")),
         Index("ix_collections_agent_time_cover", "agent_id", "collected_at", "worker_id",
               "first_month", "months", "amount"),
         Index("ix_collections_branch_time_agent", "branch_id", "collected_at", "agent_id", "amount"),
