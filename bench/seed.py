@@ -45,7 +45,7 @@ from sqlalchemy import Boolean, func, select
 from sqlalchemy.orm import Session
 
 from perisai.commands import SYSTEM
-from perisai.commands.audit import GENESIS, _json, event_hash
+from perisai.commands.audit import GENESIS, _json, current_keyring, event_hash, head_mac
 from perisai.commands.demo import USERS as DEMO_USERS
 from perisai.commands.rates import seed_rates
 from perisai.domain.clock import local_today, to_local, utcnow
@@ -190,7 +190,7 @@ GENERATED = {
                      "collected"),
     "agent_days": ("agent_id", "branch_id", "day", "collections", "collected"),
     "audit_events": ("id", "at", "actor_id", "actor", "action", "object_type", "object_id",
-                     "before", "after", "ip", "prev_hash", "hash"),
+                     "before", "after", "ip", "prev_hash", "hash", "key_id"),
 }
 # Tables whose `id` the load hands out itself (their sequences are moved past it afterwards).
 NUMBERED = ("branches", "users", "workers", "memberships", "heirs", "bills", "collections",
@@ -262,19 +262,28 @@ class _Table:
 
 
 class _Chain:
-    """The audit chain, extended by the load: events hashed as `commands.audit` hashes them."""
+    """The audit chain, extended by the load: events hashed (keyed) as `commands.audit` does,
+    with the audit key of the app's configuration (AUDIT_KEY, or derived from SECRET_KEY)."""
 
     def __init__(self, prev_hash: str, next_id: int):
         self.prev, self.next_id, self.last_id = prev_hash, next_id, next_id - 1
+        keys = current_keyring()
+        self.key, self.key_id = keys.current, keys.current_id
+
+    def head(self) -> tuple[str, int, str]:
+        """The audit head's row after the events so far: hash, event id, MAC."""
+        return self.prev, self.last_id, head_mac(self.key, self.key_id, self.last_id, self.prev)
 
     def event(self, out: "_Writer", at: datetime, actor_id: int | None, actor: str, action: str,
               object_type: str, object_id, *, before: dict | None = None,
               after: dict | None = None) -> None:
         before_text, after_text = _json(before), _json(after)
-        digest = event_hash(self.prev, at, actor_id, actor, action, object_type, str(object_id),
-                            before_text, after_text, None)
+        digest = event_hash(self.key, self.key_id, self.prev, at=at, actor_id=actor_id,
+                            actor=actor, action=action, object_type=object_type,
+                            object_id=str(object_id), before=before_text, after=after_text,
+                            ip=None)
         row = (self.next_id, _ts(at), actor_id, actor, action, object_type, str(object_id),
-               before_text, after_text, None, self.prev, digest)
+               before_text, after_text, None, self.prev, digest, self.key_id)
         self.prev, self.last_id = digest, self.next_id
         self.next_id += 1
         out.add("audit_events", row)
@@ -336,7 +345,7 @@ class _Writer:
         self.flushing = True
         if self.audit == "summary":
             self._summarise()
-        head = (self.chain.prev, self.chain.last_id)
+        head = self.chain.head()
         if self.dialect == "sqlite":
             cursor = self.conn.cursor()
             cursor.execute("BEGIN IMMEDIATE")
@@ -347,8 +356,8 @@ class _Writer:
                     cursor.executemany(
                         f"INSERT INTO {name} ({', '.join(table.columns)}) "
                         f"VALUES ({', '.join('?' * len(table.columns))})", table.rows(rows))
-            cursor.execute("UPDATE audit_head SET last_hash = ?, last_event_id = ? WHERE id = 1",
-                           head)
+            cursor.execute("UPDATE audit_head SET last_hash = ?, last_event_id = ?, mac = ? "
+                           "WHERE id = 1", head)
             cursor.execute("COMMIT")
             cursor.close()
         else:
@@ -361,8 +370,8 @@ class _Writer:
                                          "FROM STDIN") as copy:
                             for row in table.rows(rows):
                                 copy.write_row(row)
-                cursor.execute("UPDATE audit_head SET last_hash = %s, last_event_id = %s "
-                               "WHERE id = 1", head)
+                cursor.execute("UPDATE audit_head SET last_hash = %s, last_event_id = %s, "
+                               "mac = %s WHERE id = 1", head)
             self.conn.commit()
         for rows in self.rows.values():
             rows.clear()
@@ -881,9 +890,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give --database-url or set DATABASE_URL")
     if args.workers < 1 or args.collections < 0 or args.agents < 1:
         parser.error("--workers and --agents must be at least 1, --collections at least 0")
+    if not (os.environ.get("SECRET_KEY") or os.environ.get("AUDIT_KEY")):
+        parser.error("set SECRET_KEY (and AUDIT_KEY if the app uses one) as the app runs with: "
+                     "the audit events are keyed with it")
     from perisai import create_app
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url,
-                      "SECRET_KEY": secrets.token_urlsafe(32)})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url})
     password = args.password or secrets.token_urlsafe(12)
     with app.app_context():
         from sqlalchemy import inspect

@@ -35,7 +35,11 @@ def _cli(app, runner, args):
 
 
 def _seed(database_url, capsys, *args) -> tuple[int, str]:
-    code = main(["--database-url", database_url, *args])
+    # The audit events are keyed with the app's key: the seeder runs with the test app's.
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SECRET_KEY", "test-secret-key")
+        env.delenv("AUDIT_KEY", raising=False)
+        code = main(["--database-url", database_url, *args])
     captured = capsys.readouterr()
     return code, captured.out + captured.err
 
