@@ -161,8 +161,12 @@ def server_verdicts(server_results: dict) -> list[str]:
 
 
 def floor_ms(results: dict) -> float:
-    """The median floor time of the SQLite 1 M agent pages (0 when not measured)."""
-    pages = results.get("server", {}).get("sqlite-1m", {}).get("agent", {})
+    """The median floor time of the SQLite agent pages at the largest scale measured (0 when
+    none was)."""
+    server_results = results.get("server", {})
+    largest = next((f"sqlite-{s}" for s in reversed(list(SCALES))
+                    if f"sqlite-{s}" in server_results), "sqlite-1m")
+    pages = server_results.get(largest, {}).get("agent", {})
     floors = sorted(page["floor_ms"] for page in pages.values() if "floor_ms" in page)
     return floors[len(floors) // 2] if floors else 0.0
 
