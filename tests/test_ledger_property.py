@@ -96,8 +96,11 @@ class World:
         # Mostly a fitting amount, sometimes too much, zero or negative.
         amount = [number % (available + 1), available + 1 + number % 5000, 0, -number][pick % 4]
         expected_ok = 0 < amount <= available
+        # A reference of its own: one bank transfer is one deposit (a repeated reference is
+        # refused), which is not what this test is about.
+        reference = f"TRF-{number}-{secrets.token_hex(4)}"
         outcome = self._attempt(lambda: deposit_service.declare(
-            self.session, agent=self.user(agent_id), amount=amount, reference=f"TRF-{number}",
+            self.session, agent=self.user(agent_id), amount=amount, reference=reference,
             note=None, idempotency_key=secrets.token_urlsafe(24), actor=self.actor(agent_id)))
         assert (outcome is not None) == expected_ok, (amount, available)
         if outcome is not None:
