@@ -13,7 +13,7 @@ SHARE: payments go on being recorded while it runs, but a payment recorded durin
 migration is not in its sums; run it with the app stopped, as the README's upgrade steps say).
 
 Revision ID: b9e1d3f5a7c8
-Revises: b8d0f2a4c6e9
+Revises: a7c9e1f3b5d8
 Create Date: 2026-12-03 07:00:00
 
 """
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'b9e1d3f5a7c8'
-down_revision = 'b8d0f2a4c6e9'
+down_revision = 'a7c9e1f3b5d8'
 branch_labels = None
 depends_on = None
 
