@@ -1,8 +1,10 @@
 """Error pages in Bahasa Indonesia; a database outage is a 503, never a stack trace."""
-from flask import Flask, g, make_response, render_template, request
+from flask import Flask, g, has_request_context, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from .domain import DomainError
@@ -21,10 +23,22 @@ MESSAGES = {
                                             "berubah. Coba lagi beberapa menit lagi.")),
 }
 
+# After a commit in the same request, "nothing changed" would be false: say to look first.
+AFTER_COMMIT = _l("Ada kesalahan di server, tetapi perubahan Anda mungkin sudah tersimpan. "
+                  "Periksa hasilnya sebelum mengulang.")
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_commit(session) -> None:
+    if has_request_context():
+        g.committed = True
+
 
 def render_error(status: int, message=None):
     """The error page (or fragment, for htmx); `message` may be a domain text."""
     title, default = MESSAGES.get(status, MESSAGES[500])
+    if status >= 500 and g.get("committed"):
+        default = AFTER_COMMIT
     template = "errors/_error.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
     response = make_response(render_template(template, status=status, title=title,
                                              message=localize(message) if message else default), status)

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from .domain import DomainError
 from .domain.clock import HEAD_OFFICE_ZONE, local_today, utcnow
+from .domain.inputs import check_return_address
 from .extensions import db
 from .links import public_slip_url, qr_svg
 from .models import Bill, Collection
@@ -92,7 +93,7 @@ def bill_page(bill: Bill):
 
 def back_to_queue() -> str:
     """Where a plain form returns after a decision: the page it was sent from, if ours."""
-    target = request.form.get("next") or ""
+    target = check_return_address(request.form.get("next"))
     if target.startswith(("/supervisor", "/receipts/", "/workers/")) and "//" not in target \
             and "\\" not in target:
         return target
@@ -102,7 +103,9 @@ def back_to_queue() -> str:
 def queue_decision(decision, item_id: int, *, find, template: str, name: str, message_for):
     """A supervisor's decision on an item of the queue (a deposit, a reversal): for htmx the
     item is drawn again in place, otherwise back to the page it was decided from; a refused
-    decision says why in the same place."""
+    decision says why in the same place. A return address that cannot be followed is refused
+    before deciding (400), never after."""
+    back_to_queue()
     try:
         decision()
     except DomainError as error:

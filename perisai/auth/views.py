@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from ..domain.inputs import check_return_address
 from ..extensions import db, limiter
 from ..passwords import password_matches
 from ..queries.admin import user_by_username
@@ -80,6 +81,7 @@ def _duration(seconds: int) -> str:
 
 
 def _safe_next(target: str | None, default: str | None = None) -> str:
+    target = check_return_address(target)
     if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
         return target
     return default or url_for("dashboard.home")
@@ -91,6 +93,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     form = LoginForm()
+    if request.method == "POST":
+        check_return_address(request.args.get("next"))  # before anyone is logged in
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
         storage = _slowdown_storage()
@@ -130,7 +134,7 @@ def logout():
 @bp.post("/lang")
 def set_language():
     chosen = request.form.get("lang")
-    response = redirect(_safe_next(request.form.get("next")), code=303)
+    response = redirect(_safe_next(request.form.get("next")), code=303)  # 400 on a bad next
     if chosen in ("id", "en"):
         response.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

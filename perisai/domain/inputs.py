@@ -17,6 +17,13 @@ IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_\-]{16,64}")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_PERIOD_DAYS = 366
 STALE_FORM = N_("Formulir ini sudah usang. Muat ulang halaman, lalu coba lagi.")
+# Dates a report or statement may ask for. The calendar's own edges (0001-01-01, 9999-12-31)
+# cannot be turned into a UTC day or stepped past; no payment is that old or that far ahead.
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
+OUT_OF_RANGE = N_("Tanggal harus antara %(first)s dan %(last)s.")
+BAD_RETURN_ADDRESS = N_("Alamat kembali (next) berisi karakter yang tidak boleh. Tidak ada yang "
+                        "diubah; buka lagi halamannya dari menu, lalu coba lagi.")
 
 
 def new_form_key() -> str:
@@ -93,6 +100,7 @@ def parse_period(raw_from: str | None, raw_to: str | None, today: date, *,
         if day is None:
             raise DomainError("Tanggal harus berbentuk TTTT-BB-HH (mis. %(example)s).",
                               example=today.isoformat())
+        _require_in_range(day)
         return day
     date_from = parse(raw_from, month_of(today))
     date_to = parse(raw_to, today)
@@ -108,4 +116,21 @@ def require_month(value: str | None) -> date:
     month = parse_month(value)
     if month is None:
         raise DomainError("Bulan harus berbentuk TTTT-BB (mis. 2026-11).")
+    _require_in_range(month)
     return month
+
+
+def _require_in_range(day: date) -> None:
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise DomainError(OUT_OF_RANGE, first=EARLIEST_DAY.isoformat(),
+                          last=LATEST_DAY.isoformat())
+
+
+def check_return_address(target: str | None) -> str:
+    """A `next` field as sent (or ""), refused (400) when it holds a control character: a
+    newline cannot go into a Location header, and no address of ours has one. Checked before
+    anything is decided, so the refusal never follows a change."""
+    target = target or ""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        raise DomainError(BAD_RETURN_ADDRESS, status_code=400)
+    return target
