@@ -50,7 +50,8 @@ def database_url(backend: str, scale: str) -> str:
 
 def _env(url: str) -> dict:
     return {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY,
-            "RATELIMIT_ENABLED": "0", "PYTHONPATH": str(ROOT)}
+            "RATELIMIT_ENABLED": "0", "PYTHONPATH": str(ROOT),
+            "PUBLIC_BASE_URL": "http://127.0.0.1"}
 
 
 def _seeded(url: str, workers: int) -> bool:

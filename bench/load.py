@@ -35,7 +35,7 @@ def issue_bills(url: str, agents: int, per_agent: int) -> dict[str, list[tuple[s
     from perisai.commands import Actor
     from perisai.commands.billing import issue_bill
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                      "SQLALCHEMY_ENGINE_OPTIONS": {}})
+                      "PUBLIC_BASE_URL": "http://127.0.0.1", "SQLALCHEMY_ENGINE_OPTIONS": {}})
     plan: dict[str, list[str]] = {}
     with app.app_context():
         session = db.session
@@ -118,7 +118,7 @@ def check_database(url: str, agents: list[Agent]) -> dict:
     from perisai.commands.audit import verify as audit_verify
     from perisai.commands.books import verify_books
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                      "SQLALCHEMY_ENGINE_OPTIONS": {}})
+                      "PUBLIC_BASE_URL": "http://127.0.0.1", "SQLALCHEMY_ENGINE_OPTIONS": {}})
     expected = {code: receipt for a in agents for code, receipt in a.receipts.items()}
     all_codes = [code for a in agents for code, _amount in a.codes]
     with app.app_context():

@@ -31,7 +31,8 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 def make_app(url: str):
     from perisai import create_app
     return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY,
-                       "RATELIMIT_ENABLED": False, "SQLALCHEMY_ENGINE_OPTIONS": {}})
+                       "RATELIMIT_ENABLED": False, "SQLALCHEMY_ENGINE_OPTIONS": {},
+                       "PUBLIC_BASE_URL": "http://127.0.0.1"})
 
 
 def floor_app() -> Flask:

@@ -19,6 +19,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     _ensure_secret_key(app)
+    if not config_module.is_development(app):
+        problems = config_module.production_problems(app)
+        if problems:
+            raise RuntimeError("Refusing to start in production: " + " ".join(problems)
+                               + " See README, 'Configuration'.")
 
     if app.config.get("BEHIND_PROXY"):
         from werkzeug.middleware.proxy_fix import ProxyFix

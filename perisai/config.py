@@ -5,6 +5,7 @@ set: `create_app` refuses to start without one unless debugging or testing.
 """
 import os
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -38,9 +39,33 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "PREFERRED_URL_SCHEME": os.environ.get("PREFERRED_URL_SCHEME", "http"),
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL"),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
+        # Host names the app answers to (Flask refuses any other Host header with a 400).
+        "TRUSTED_HOSTS": [host.strip() for host in os.environ.get("TRUSTED_HOSTS", "").split(",")
+                          if host.strip()] or None,
         "BEHIND_PROXY": _bool("BEHIND_PROXY", False),
     }
+
+
+def is_development(app) -> bool:
+    """Testing, debugging or `make run` (PERISAI_DEV=1); everything else is production."""
+    return bool(app.testing or app.debug or os.environ.get("PERISAI_DEV") == "1")
+
+
+def production_problems(app) -> list[str]:
+    """Why a production server must not start with this configuration (empty: it may)."""
+    problems = []
+    base = app.config.get("PUBLIC_BASE_URL")
+    if base:
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            problems.append(f"PUBLIC_BASE_URL must be an address like https://perisai.example.org "
+                            f"(got {base!r}).")
+    elif not app.config.get("TRUSTED_HOSTS"):
+        problems.append("Set PUBLIC_BASE_URL (the address printed on slips and in QR codes) or "
+                        "TRUSTED_HOSTS (the host names this server answers to): without either, a "
+                        "forged Host header would reach the links given to workers.")
+    return problems
 
 
 def _database_url(url: str) -> str:

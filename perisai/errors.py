@@ -5,7 +5,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from .domain import DomainError
 from .extensions import db, login_manager
@@ -69,6 +69,13 @@ def init_app(app: Flask) -> None:
     def csrf_error(error):
         return render_error(400, _l("Formulir sudah kedaluwarsa atau tidak sah. Muat ulang halaman, "
                                     "lalu kirim lagi."))
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error):
+        # A Host header outside TRUSTED_HOSTS: no address can be built for it, so not even the
+        # error page's links; a short plain answer.
+        return make_response(("Permintaan tidak sah: nama server (Host) tidak dikenal.\n", 400,
+                              {"Content-Type": "text/plain; charset=utf-8"}))
 
     @app.errorhandler(HTTPException)
     def http_error(error):

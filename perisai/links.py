@@ -56,13 +56,20 @@ def qr_svg(url: str) -> str:
     return segno.make(url, error="m", micro=False).svg_inline(scale=1, border=2, omitsize=True)
 
 
-def public_slip_url(receipt_number: str) -> str:
-    """The address in the slip's QR code: a signed token, never a database id."""
-    token = token_for(receipt_number, current_app.config["SECRET_KEY"])
+def public_link(endpoint: str, **values) -> str:
+    """The full address of a page, for anything that leaves the app (a QR code, a shared or
+    copied link, a printed line): on PUBLIC_BASE_URL when it is set, so a forged Host header
+    never reaches a worker. Without it (development, or production behind TRUSTED_HOSTS, which
+    refuses any other Host) the request's host."""
     base = current_app.config.get("PUBLIC_BASE_URL")
     if base:
-        return base.rstrip("/") + url_for("public.slip", token=token)
-    return url_for("public.slip", token=token, _external=True)
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def public_slip_url(receipt_number: str) -> str:
+    """The address in the slip's QR code: a signed token, never a database id."""
+    return public_link("public.slip", token=token_for(receipt_number, current_app.config["SECRET_KEY"]))
 
 
 def member_from_card_token(token: str, secret_key: str) -> str | None:
@@ -72,11 +79,9 @@ def member_from_card_token(token: str, secret_key: str) -> str | None:
 
 def public_card_url(member_number: str) -> str:
     """The member's digital card: a signed token of the member number, never a database id."""
-    token = token_for(member_number, current_app.config["SECRET_KEY"], salt=CARD_SALT)
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for("public.card", token=token)
-    return url_for("public.card", token=token, _external=True)
+    return public_link("public.card", token=token_for(member_number,
+                                                      current_app.config["SECRET_KEY"],
+                                                      salt=CARD_SALT))
 
 
 def whatsapp_url(phone: str | None, text: str) -> str:

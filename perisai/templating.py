@@ -22,7 +22,7 @@ from .domain.statuses import (BILL_LABELS, DEPOSIT_LABELS, HEIR_CHANGE_LABELS, L
                               REVERSAL_LABELS)
 from .domain.text import rupiah
 from .i18n import localize, month_name, translations
-from .links import public_card_url, whatsapp_url
+from .links import public_card_url, public_link, whatsapp_url
 
 
 def init_app(app: Flask) -> None:
@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
         local_date=lambda moment, zone=None: to_local(moment, zone or _user_zone()).strftime("%d-%m-%Y"))
     app.jinja_env.globals.update(
         static_url=static_url, csrf_token=generate_csrf, get_locale=get_locale,
+        public_link=public_link,
         new_form_key=new_form_key, bill_status_labels=BILL_LABELS,
         deposit_status_labels=DEPOSIT_LABELS, reversal_status_labels=REVERSAL_LABELS,
         agent_flag_labels=FLAG_LABELS, ledger_kind_labels=LEDGER_LABELS,

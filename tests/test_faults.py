@@ -161,7 +161,8 @@ def start_gunicorn(database_url: str, tmp_path: Path) -> Gunicorn:
     port = free_port()
     log = tmp_path / "gunicorn.log"
     env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="test-secret-key",
-               RATELIMIT_ENABLED="0", PYTHONPATH=str(ROOT))
+               RATELIMIT_ENABLED="0", PYTHONPATH=str(ROOT),
+               PUBLIC_BASE_URL="https://perisai.example.org")
     env.pop("PERISAI_DEV", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",

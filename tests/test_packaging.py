@@ -178,7 +178,8 @@ def test_readme_deployment_from_the_lock_serves_healthz(deployed_venv, deploy_da
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("PERISAI_", "FLASK_", "DATABASE_URL", "SECRET_KEY"))}
     env.update(DATABASE_URL=deploy_database_url, SECRET_KEY=secrets.token_urlsafe(48),
-               RATELIMIT_STORAGE_URI="memory://", PERISAI_BIND=f"127.0.0.1:{port}")
+               RATELIMIT_STORAGE_URI="memory://", PERISAI_BIND=f"127.0.0.1:{port}",
+               PUBLIC_BASE_URL="https://perisai.example.org")
     # From outside the checkout: the installed app finds its migrations and rates wherever it runs.
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

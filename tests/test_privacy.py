@@ -183,7 +183,8 @@ def test_gunicorn_access_log_never_contains_identity(tmp_path, database_url):
     errors = tmp_path / "error.log"
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
            "RATELIMIT_ENABLED": "0", "PERISAI_ACCESS_LOG": str(log), "PERISAI_BIND": f"127.0.0.1:{port}",
-           "WEB_CONCURRENCY": "1", "PERISAI_LOG_LEVEL": "info", "PYTHONPATH": str(ROOT)}
+           "WEB_CONCURRENCY": "1", "PERISAI_LOG_LEVEL": "info", "PYTHONPATH": str(ROOT),
+           "PUBLIC_BASE_URL": "https://perisai.example.org"}
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
                                 "wsgi:app"], cwd=str(ROOT), env=env, stdout=errors.open("wb"),
                                stderr=subprocess.STDOUT)

@@ -68,7 +68,7 @@ def live_server(tmp_path_factory):
     url = f"sqlite:///{db_path}"
     _build(url, str(folder))  # migrate + rates + demo data, as the HTTP tests do
     app = create_app({"SECRET_KEY": "browser-test-secret-key", "SQLALCHEMY_DATABASE_URI": url,
-                      "RATELIMIT_ENABLED": False,
+                      "RATELIMIT_ENABLED": False, "TRUSTED_HOSTS": ["127.0.0.1"],
                       "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
