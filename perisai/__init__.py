@@ -61,18 +61,31 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _ensure_secret_key(app: Flask) -> None:
-    if app.config.get("SECRET_KEY"):
-        return
+    """Development (`make run`, tests, debug) keeps a key in `instance/secret_key`, made on first
+    use. Production takes SECRET_KEY from the environment and refuses that development key,
+    whether it is only lying in the instance folder or was copied into SECRET_KEY: anyone who
+    had the checkout (or `make run` on a shared machine) could forge sessions and slip links."""
     key_file = Path(app.instance_path) / "secret_key"
-    if key_file.exists():
-        app.config["SECRET_KEY"] = key_file.read_text().strip()
-    elif app.testing or app.debug or os.environ.get("PERISAI_DEV") == "1":
-        key_file.write_text(secrets.token_urlsafe(48))
-        key_file.chmod(0o600)
-        app.config["SECRET_KEY"] = key_file.read_text().strip()
-    else:
-        raise RuntimeError("SECRET_KEY is not set. Set it in the environment (see README, "
-                           "'Configuration'); the app will not run in production without one.")
+    development_key = key_file.read_text().strip() if key_file.exists() else None
+    if config_module.is_development(app):
+        if app.config.get("SECRET_KEY"):
+            return
+        if development_key is None:
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+            development_key = key_file.read_text().strip()
+        app.config["SECRET_KEY"] = development_key
+        return
+    if not app.config.get("SECRET_KEY"):
+        found = (f" ({key_file} is the development key `make run` made; it is not used in "
+                 "production)" if development_key else "")
+        raise RuntimeError("SECRET_KEY is not set" + found + ". Set it in the environment (see "
+                           "README, 'Configuration'); the app will not run in production "
+                           "without one.")
+    if development_key and development_key in [app.config["SECRET_KEY"],
+                                               *(app.config.get("SECRET_KEY_FALLBACKS") or [])]:
+        raise RuntimeError(f"SECRET_KEY (or a fallback) is the development key in {key_file}, "
+                           "made by `make run`. Generate a new one for production (see README).")
 
 
 def _select_locale():

@@ -49,12 +49,12 @@ def recent_collections(session: Session, worker_id: int, limit: int = 12) -> lis
 
 
 def receipt_for_worker(session: Session, number: str, birth_date: date) -> Collection | None:
-    """The public check: a receipt whose worker was born on `birth_date`, or None (the same
-    answer for an unknown receipt and a wrong birth date)."""
-    collection = by_number(session, number)
-    if collection is not None and collection.worker.birth_date != birth_date:
-        return None
-    return collection
+    """The public check: a receipt whose worker was born on `birth_date`, or None. One query
+    with both conditions: an unknown receipt and a wrong birth date get the same answer after
+    the same work (a second query for the worker would tell them apart by time)."""
+    return session.scalars(select(Collection).join(Worker, Worker.id == Collection.worker_id)
+                           .where(Collection.receipt_number == number[:20],
+                                  Worker.birth_date == birth_date)).first()
 
 
 def member_for_check(session: Session, member_number: str, birth_date: date) -> Worker | None:
