@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, request, url_for
@@ -95,6 +96,30 @@ def _select_locale():
     return "id"
 
 
+# A session's last use is written at most this often (a write per request would cost every page).
+SESSION_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def _session_is_live(app: Flask, user_id: int) -> bool:
+    """The cookie's login session is live on the server: not ended by logout, not idle longer
+    than PERMANENT_SESSION_LIFETIME. A copied cookie therefore dies with the session, however
+    often its holder re-sends it after that."""
+    from flask import session
+
+    from .commands.sessions import touch_session
+    from .domain.clock import utcnow
+    from .queries.sessions import live_session
+
+    now = utcnow()
+    token = session.get("sid")
+    row = live_session(db.session, token, user_id, now, app.config["PERMANENT_SESSION_LIFETIME"])
+    if row is None:
+        return False
+    if now - row.last_seen_at >= SESSION_TOUCH_EVERY:
+        touch_session(db.session, token, now)
+    return True
+
+
 def _init_login(app: Flask) -> None:
     from flask import make_response, redirect
 
@@ -114,6 +139,8 @@ def _init_login(app: Flask) -> None:
             return None
         user = db.session.get(User, ident)
         if user is None or user.session_version != version or not user.active:
+            return None
+        if not _session_is_live(app, user.id):
             return None
         return user
 

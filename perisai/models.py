@@ -579,3 +579,16 @@ class SponsoredEntry(db.Model):
         CheckConstraint("valid_to >= valid_from", name="period_order"),
         UniqueConstraint("nik", "sponsor_code", "valid_from", name="uq_sponsored_period"),
     )
+
+
+class LoginSession(db.Model):
+    """One login on one device. The session cookie carries a random token; the server keeps
+    only its SHA-256 (`id`), so a copy of the database cannot be replayed as a cookie. Logout
+    ends the row, and a row unused for longer than the idle timeout no longer counts: a copied
+    cookie is useless after either."""
+    __tablename__ = "login_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from ..commands.sessions import end_session, start_session
 from ..domain.inputs import check_return_address
 from ..extensions import db, limiter
 from ..passwords import password_matches
@@ -109,8 +110,11 @@ def login():
                 and user.active:
             if storage:
                 storage.clear(FAILURES_KEY.format(username=username))
+            token = start_session(db.session, user.id,
+                                  current_app.config["PERMANENT_SESSION_LIFETIME"])
             session.clear()  # a fresh session on login: no fixation
             login_user(user)
+            session["sid"] = token  # the server-side session (ended by logout or idling)
             session.permanent = True
             # Straight to the role's page: one round trip less on a slow line.
             return redirect(_safe_next(request.args.get("next"), home_url(user)), code=303)
@@ -125,6 +129,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    end_session(db.session, session.get("sid"))  # a copy of the cookie dies with it
     logout_user()
     session.clear()
     flash(_("Anda sudah keluar."), "info")
