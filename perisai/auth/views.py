@@ -28,9 +28,12 @@ from .forms import LoginForm
 # The slowdown's clock (seconds since the epoch); tests replace it to jump ahead, not sleep.
 clock = time.time
 
+# Attempts claimed in the current series (failures, plus checks still running), per username.
 FAILURES_KEY = "perisai/login-failures/{username}"
-# One key per failure number, so two workers recording failures at once never share one.
-LAST_FAILURE_KEY = "perisai/login-last-failure/{username}/{failures}"
+# When failure number n happened, one key per number and per series (a success starts a new
+# series), so a key left by an earlier series is never read as this one's.
+SERIES_KEY = "perisai/login-series/{username}"
+LAST_FAILURE_KEY = "perisai/login-last-failure/{username}/{series}/{failures}"
 
 
 def _slowdown_storage():
@@ -49,27 +52,54 @@ def _wait_after(failures: int) -> int:
     return min(config["LOGIN_SLOWDOWN_FIRST_WAIT"] * 2 ** min(over, 30), config["LOGIN_SLOWDOWN_MAX_WAIT"])
 
 
-def _seconds_to_wait(storage, username: str) -> int:
-    failures = storage.get(FAILURES_KEY.format(username=username))
-    wait = _wait_after(failures)
-    if not wait:
-        return 0
-    # A missing key (expired, or being written by another worker right now) reads as 0: no wait.
-    last = storage.get(LAST_FAILURE_KEY.format(username=username, failures=failures))
-    return max(0, math.ceil(last + wait - clock()))
+class Attempt:
+    """One login attempt's place in its username's series, taken atomically (INCR in Redis, a
+    locked counter in memory) *before* the password is checked: parallel attempts each get
+    their own number, so no more than the allowed ones reach the password check, however many
+    arrive at once. Attempt n may run when n - 1 attempts came before it without a wait, or once
+    the wait after failure n - 1 has passed; if failure n - 1 is not recorded yet (its check is
+    still running), attempt n waits too. A refused attempt gives its number back, so a guess
+    inside the wait neither counts nor makes the wait longer."""
 
+    def __init__(self, storage, username: str):
+        self.storage, self.username = storage, username
+        config = current_app.config
+        self.memory = config["LOGIN_FAILURE_MEMORY_SECONDS"]
+        self.series = storage.get(SERIES_KEY.format(username=username))
+        self.number = storage.incr(FAILURES_KEY.format(username=username), self.memory)
+        self.wait = self._wait_before()
+        if self.wait:
+            self.give_back()
 
-def _record_failure(storage, username: str) -> None:
-    config = current_app.config
-    failures = storage.incr(FAILURES_KEY.format(username=username),
-                            config["LOGIN_FAILURE_MEMORY_SECONDS"])
-    if _wait_after(failures):
-        key = LAST_FAILURE_KEY.format(username=username, failures=failures)
-        # The storage only counts: the time is stored as a counter, cleared first in case an
-        # earlier series left the same key behind. It expires soon after the longest wait, so
-        # even a bad value cannot hold an account longer than that.
-        storage.clear(key)
-        storage.incr(key, config["LOGIN_SLOWDOWN_MAX_WAIT"] + 60, amount=int(clock()))
+    def _last_failure_key(self, failures: int) -> str:
+        return LAST_FAILURE_KEY.format(username=self.username, series=self.series,
+                                       failures=failures)
+
+    def _wait_before(self) -> int:
+        before = self.number - 1
+        wait = _wait_after(before)
+        if not wait:
+            return 0
+        last = self.storage.get(self._last_failure_key(before))
+        if not last:  # failure `before` is still being checked: wait as if it had just failed
+            return wait
+        return max(0, math.ceil(last + wait - clock()))
+
+    def give_back(self) -> None:
+        self.storage.incr(FAILURES_KEY.format(username=self.username), self.memory, amount=-1)
+
+    def failed(self) -> None:
+        if _wait_after(self.number):
+            # The storage only counts: the time is stored as a counter, cleared first. It
+            # outlives the series' count, so while the count stands its time can be read.
+            key = self._last_failure_key(self.number)
+            self.storage.clear(key)
+            self.storage.incr(key, self.memory + current_app.config["LOGIN_SLOWDOWN_MAX_WAIT"],
+                              amount=int(clock()))
+
+    def succeeded(self) -> None:
+        self.storage.clear(FAILURES_KEY.format(username=self.username))
+        self.storage.incr(SERIES_KEY.format(username=self.username), 30 * 24 * 3600)
 
 
 def _duration(seconds: int) -> str:
@@ -99,17 +129,23 @@ def login():
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
         storage = _slowdown_storage()
-        wait = _seconds_to_wait(storage, username) if storage else 0
-        if wait:
+        attempt = Attempt(storage, username) if storage else None
+        if attempt and attempt.wait:
             current_app.logger.info("slowed login from %s", request.remote_addr)
             form.password.errors.append(_("Terlalu banyak percobaan masuk yang gagal. Tunggu "
-                                          "%(wait)s, lalu coba lagi.", wait=_duration(wait)))
-            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
-        user = user_by_username(db.session, username)
-        if password_matches(user.password_hash if user else None, form.password.data) \
-                and user.active:
-            if storage:
-                storage.clear(FAILURES_KEY.format(username=username))
+                                          "%(wait)s, lalu coba lagi.", wait=_duration(attempt.wait)))
+            return (render_template("auth/login.html", form=form), 429,
+                    {"Retry-After": str(attempt.wait)})
+        try:
+            user = user_by_username(db.session, username)
+            matches = password_matches(user.password_hash if user else None, form.password.data)
+        except BaseException:
+            if attempt:
+                attempt.give_back()  # the check never ran: it must not hold the next one back
+            raise
+        if matches and user.active:
+            if attempt:
+                attempt.succeeded()
             token = start_session(db.session, user.id,
                                   current_app.config["PERMANENT_SESSION_LIFETIME"])
             session.clear()  # a fresh session on login: no fixation
@@ -119,8 +155,8 @@ def login():
             # Straight to the role's page: one round trip less on a slow line.
             return redirect(_safe_next(request.args.get("next"), home_url(user)), code=303)
         current_app.logger.info("failed login from %s", request.remote_addr)
-        if storage:
-            _record_failure(storage, username)
+        if attempt:
+            attempt.failed()
         form.password.errors.append(_("Nama pengguna atau kata sandi salah."))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
