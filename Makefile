@@ -75,11 +75,15 @@ $(LOCK_VENV)/bin/pip-compile:
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install --quiet --quiet pip-tools==$(PIP_TOOLS_VERSION)
 
-# Browser tests drive Debian's Chromium (never `playwright install`: it downloads a browser).
+# Browser tests drive Debian's Chromium (never `playwright install`: it downloads a browser);
+# the CSV export tests open the files in LibreOffice Calc (skipped without it).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else echo "Browser tests need Debian's chromium: sudo apt-get install -y chromium"; fi; }
+	@command -v soffice >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libreoffice-calc-nogui; \
+	  else echo "CSV export tests need LibreOffice: sudo apt-get install -y libreoffice-calc-nogui"; fi; }
 
 # English catalogue: extract the _()/_l() strings, merge them into the .po, compile the .mo.
 # Then translate new or fuzzy entries in perisai/translations/en/LC_MESSAGES/messages.po and run it again.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Iterator
@@ -55,18 +56,29 @@ def _months(first: date, last: date) -> str:
     return f"{first:%Y-%m}" if first == last else f"{first:%Y-%m} s.d. {last:%Y-%m}"
 
 
-def _safe(cell):
-    # A text cell that a spreadsheet would run as a formula is written as text.
-    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + cell
-    return cell
+# Where a spreadsheet may start a cell: the start of the text, or after any character a reader
+# may take as the separator (a comma; a semicolon where the locale writes decimals with a
+# comma, as Indonesian does; a tab; a bar) or a line break. Spaces may come first.
+FORMULA_START = re.compile(r"(^|[,;\t|\r\n])(\s*)([=+\-@])")
+
+
+def safe_cell(cell):
+    """A text cell that no spreadsheet runs as a formula, whatever separator it reads with: an
+    apostrophe goes before every `=`, `+`, `-` or `@` that could begin a cell (so
+    `x;=1+1;+cmd|…` becomes `x;'=1+1;'+cmd|…`), and before a leading tab or carriage return.
+    Numbers stay numbers. The writer also quotes every text cell."""
+    if not isinstance(cell, str):
+        return cell
+    cell = FORMULA_START.sub(lambda m: f"{m.group(1)}'{m.group(2)}{m.group(3)}", cell)
+    return "'" + cell if cell[:1] in ("\t", "\r") else cell
 
 
 def _chunks(rows: Iterator[list]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    # Every text cell quoted: a reader splitting on `;` keeps a cell holding `;` whole.
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)
     for row in rows:
-        writer.writerow([_safe(cell) for cell in row])
+        writer.writerow([safe_cell(cell) for cell in row])
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue()
             buffer.seek(0)
