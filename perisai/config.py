@@ -105,6 +105,10 @@ DEFAULTS = {
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_PUBLIC": "30 per minute",
     "RATELIMIT_LOGIN": "10 per minute",
+    # Different NIKs one agent may look up with the registration check (which says whether,
+    # and in its own branch by whom, a NIK is registered): a busy registration day stays far
+    # below it, a script walking through NIKs does not.
+    "RATELIMIT_NIK_CHECK": "20 per 10 minutes;150 per day",
     # After this many failed logins for a username, each further attempt waits: 30 s, then
     # twice as long after every failure, at most 5 min, counted from the last failure. The count
     # is forgotten an hour after the first failure of a series, or at once on a success.

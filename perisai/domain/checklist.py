@@ -72,6 +72,7 @@ class CheckResult:
     items: list[Item] = field(default_factory=list)
     registration: Registration | None = None
     too_long: set[str] = field(default_factory=set)
+    nik_check_refused: bool = False
 
     @property
     def complete(self) -> bool:
@@ -90,6 +91,14 @@ class ExistingMember:
     agent_name: str
     member_number: str
     lapsed_since: date | None = None
+    # Registered in another branch: then nothing about it is shown (not the branch, the agent,
+    # the number or a date), only that it exists and whom to ask.
+    elsewhere: bool = False
+
+    @classmethod
+    def in_another_branch(cls, lapsed_since: date | None) -> "ExistingMember":
+        return cls(branch_name="", agent_name="", member_number="", lapsed_since=lapsed_since,
+                   elsewhere=True)
 
     @property
     def masked_number(self) -> str:
@@ -124,9 +133,11 @@ def _valid_name(name: str) -> bool:
 
 
 def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
-                       existing: ExistingMember | None = None) -> CheckResult:
-    """Check the agent's input. `existing` is who holds this NIK already, if anyone."""
-    result = CheckResult()
+                       existing: ExistingMember | None = None,
+                       nik_check_refused: bool = False) -> CheckResult:
+    """Check the agent's input. `existing` is who holds this NIK already, if anyone;
+    `nik_check_refused` when the agent checked too many NIKs to be told (bulk probing)."""
+    result = CheckResult(nik_check_refused=nik_check_refused)
     add = result.items.append
     value = {key: (raw.get(key) or "") for key in FIELD_LIMITS}
     for key, limit in FIELD_LIMITS.items():
@@ -227,7 +238,22 @@ def check_registration(raw: dict[str, str], *, today: date, rate_book: RateBook,
         add(Item("age", AGE_LABEL, MISSING, N_("Perlu tanggal lahir.")))
 
     # Not registered already
-    if nik_ok:
+    if nik_ok and nik_check_refused:
+        add(Item("nik_unique", N_("NIK belum terdaftar"), BAD,
+                 N_("Terlalu banyak NIK berbeda diperiksa dalam waktu singkat; pemeriksaan ini "
+                    "dicatat. Tunggu beberapa menit, lalu coba lagi, atau hubungi pengawas "
+                    "cabang Anda.")))
+    elif nik_ok and existing and existing.elsewhere:
+        if existing.lapsed_since:
+            add(Item("nik_unique", N_("NIK boleh didaftarkan ulang"), OK,
+                     N_("Kepesertaan lama NIK ini, di kantor cabang lain, sudah nonaktif dan akan "
+                        "diaktifkan kembali di cabang Anda.")))
+        else:
+            add(Item("nik_unique", N_("NIK belum terdaftar"), BAD,
+                     N_("NIK ini sudah terdaftar di kantor cabang lain. Satu NIK hanya boleh satu "
+                        "kepesertaan. Hubungi pengawas cabang Anda, atau minta pekerja "
+                        "menghubungi BPJS Ketenagakerjaan Care 175.")))
+    elif nik_ok:
         if existing and existing.lapsed_since:
             # Not a duplicate: a lapsed member must register again (an informational line).
             add(Item("nik_unique", N_("NIK boleh didaftarkan ulang"), OK,

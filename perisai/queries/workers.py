@@ -49,17 +49,20 @@ def search(session: Session, user: User, q: str, page: int, per_page: int) -> tu
     return rows[:per_page], len(rows) > per_page
 
 
-def existing_member(session: Session, nik: str, today: date) -> ExistingMember | None:
+def existing_member(session: Session, nik: str, today: date,
+                    branch_id: int | None) -> ExistingMember | None:
     """Who holds this NIK already, and whether that membership has lapsed (on `today`, the
-    registering branch's local date)."""
+    registering branch's local date). Outside the asking agent's branch (`branch_id`) only that
+    it exists and whether it lapsed: no branch, agent, member number or date leaves here."""
     worker = session.scalars(select(Worker).where(Worker.nik == nik)).first()
     if worker is None:
         return None
     status = membership_status(worker.first_month, worker.paid_through, today)
+    lapsed_since = lapsed_on(status.first_unpaid) if status.code == LAPSED else None
+    if worker.branch_id != branch_id:
+        return ExistingMember.in_another_branch(lapsed_since)
     return ExistingMember(branch_name=worker.branch.name, agent_name=worker.agent.full_name,
-                          member_number=worker.member_number,
-                          lapsed_since=lapsed_on(status.first_unpaid) if status.code == LAPSED
-                          else None)
+                          member_number=worker.member_number, lapsed_since=lapsed_since)
 
 
 def registered_by(session: Session, nik: str, agent_id: int) -> Worker | None:

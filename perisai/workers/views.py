@@ -1,11 +1,15 @@
 """Worker list, document check + registration, the worker page and its payment codes."""
 from datetime import timedelta
 
+import hashlib
+
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from limits import parse_many
 
 from ..commands.billing import issue_bill as issue
+from ..commands.probing import record_nik_probing
 from ..commands.registration import KEY_USED, register_worker
 from ..commands.worker_data import update_worker_data
 from ..domain import Conflict, DomainError
@@ -15,7 +19,7 @@ from ..domain.clock import utcnow
 from ..domain.inputs import form_digest, is_form_key, new_form_key
 from ..domain.nik import clean, validation_error
 from ..domain.status import membership_status
-from ..extensions import db
+from ..extensions import db, limiter
 from ..links import public_card_url, whatsapp_url
 from ..models import Worker
 from ..pages import bill_page
@@ -50,12 +54,45 @@ def index():
                        workers=workers, has_next=has_next, today=today())
 
 
+NIK_SEEN_KEY = "perisai/nik-seen/{agent}/{nik}"
+NIK_PROBE_AUDITED_KEY = "perisai/nik-probe-audited/{agent}"
+
+
+def _nik_lookup_allowed(nik: str) -> bool:
+    """Whether this agent may be told who holds `nik`. Each agent may look up at most
+    RATELIMIT_NIK_CHECK *different* NIKs (checking the same NIK again while the rest of the
+    form is typed does not count). Past it, the check says so and the first refusal of each
+    window is written to the audit trail: no agent registers 100 workers a minute, a script
+    walking through NIKs does."""
+    if not current_app.config.get("RATELIMIT_ENABLED") or not limiter.enabled:
+        return True
+    storage, agent = limiter.storage, current_user.id
+    limits = parse_many(current_app.config["RATELIMIT_NIK_CHECK"])
+    window = max(item.get_expiry() for item in limits)
+    seen = NIK_SEEN_KEY.format(agent=agent, nik=hashlib.sha256(nik.encode()).hexdigest()[:24])
+    if storage.incr(seen, window) > 1:
+        return True
+    if all(limiter.limiter.hit(item, "nik-check", str(agent)) for item in limits):
+        return True
+    storage.clear(seen)  # refused: this NIK was not looked up, so it counts when it is
+    if storage.incr(NIK_PROBE_AUDITED_KEY.format(agent=agent), window) == 1:
+        current_app.logger.warning("NIK check limit reached by agent %s", current_user.username)
+        record_nik_probing(db.session, current_actor(),
+                           limit=current_app.config["RATELIMIT_NIK_CHECK"])
+    return False
+
+
 def _check(form: RegistrationForm):
     book = load_rate_book(db.session)
     raw = form.raw()
     nik = clean(raw.get("nik") or "")
-    existing = existing_member(db.session, nik, today()) if not validation_error(nik) else None
-    result = check_registration(raw, today=today(), rate_book=book, existing=existing)
+    existing, refused = None, False
+    if not validation_error(nik):
+        refused = not _nik_lookup_allowed(nik)
+        if not refused:
+            existing = existing_member(db.session, nik, today(), current_user.branch_id)
+    result = check_registration(raw, today=today(), rate_book=book, existing=existing,
+                                nik_check_refused=refused)
     form.clear(result.too_long)
     return result, income_hint(book, today().replace(day=1))
 
@@ -91,6 +128,8 @@ def new():
             return _registration_page(form, result, hint, 409, error=KEY_USED,
                                       first_worker=earlier.worker_id
                                       if earlier.agent_id == current_user.id else None)
+    if result.nik_check_refused:
+        return _registration_page(form, result, hint, 429)
     if not result.complete:
         if [item.key for item in result.problems] == ["nik_unique"]:
             mine = _just_registered_by_me(clean(form.nik.data or ""))
