@@ -1,0 +1,47 @@
+"""Issue 11, finding 12 in a real browser: a 16-year-old worker gets a checklist line with a box
+the agent ticks after making sure the worker really works; then the registration goes through."""
+import re
+from datetime import date
+
+import pytest
+
+from helpers import nik_for
+
+pytestmark = pytest.mark.browser
+expect = pytest.importorskip(
+    "playwright.sync_api", reason="browser tests need Python Playwright (test extras)").expect
+
+
+def test_a_16_year_old_is_registered_once_the_agent_confirms_the_work(new_page, login, shoot):
+    today = date.today()
+    birth = date(today.year - 16, 1, 5) if today >= date(today.year, 1, 6) \
+        else date(today.year - 17, 1, 5)
+    page = new_page()
+    login(page, "agent2")
+    page.goto(re.sub(r"(https?://[^/]+).*", r"\1/workers/new", page.url))
+    page.locator("#nik").press_sequentially(nik_for(birth, "M", 377))
+    page.locator("#full_name").press_sequentially("Dodi Pratama")
+    page.locator("#birth_date").fill(birth.isoformat())
+    page.locator("#sex").select_option("M")
+    page.locator("#phone").press_sequentially("0813 7777 1234")
+    page.locator("#address").press_sequentially("Jl. Cibaduyut 7, Bandung")
+    page.locator("#occupation").select_option("petani")
+    page.locator("#declared_income").press_sequentially("1.000.000")
+    page.locator("#programs").select_option("2")
+    page.locator("#heir_name").press_sequentially("Sri Pratama")
+    page.locator("#heir_relation").select_option("ibu")
+    page.get_by_label("KTP asli sudah saya periksa").check()
+    page.get_by_label("Kartu Keluarga sudah saya periksa").check()
+    page.get_by_label("Pekerja setuju datanya diproses").check()
+    line = page.locator("#checklist li").filter(has_text="di bawah 18 tahun benar-benar bekerja")
+    expect(line).to_have_class("missing")
+    expect(page.locator("#checklist")).to_contain_text("Belum lengkap")
+    line.scroll_into_view_if_needed()
+    shoot(page, "minor-line-unticked", full_page=False)
+    line.get_by_label("benar-benar bekerja").check()
+    expect(line).to_have_class("ok")
+    expect(page.locator("#checklist")).to_contain_text("Lengkap dan cocok. Siap didaftarkan.")
+    shoot(page, "minor-line-ticked", full_page=False)
+    page.get_by_role("button", name="Daftarkan pekerja").click()
+    expect(page).to_have_url(re.compile(r"/workers/\d+$"))
+    expect(page.locator("h1")).to_have_text("Dodi Pratama")
