@@ -64,6 +64,11 @@ def test_post_without_valid_token_is_refused(app, client, auth, role):
         for label, form, headers in attempts:
             response = client.post(url, data=form, headers=headers)
             tried += 1
+            if url == "/admin/sponsored" and role != "admin":
+                # Refused from the headers, before the body (and its token) is read: the login
+                # page or 403 (issue 11, finding 11).
+                assert response.status_code in (302, 401, 403), f"{label}: POST {url} as {role}"
+                continue
             assert response.status_code == 400, f"{label}: POST {url} as {role} gave {response.status_code}"
             body = response.get_data(as_text=True)
             assert "kedaluwarsa atau tidak sah" in body, f"{label}: POST {url} gave no clear message"
