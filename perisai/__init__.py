@@ -100,30 +100,31 @@ def _select_locale():
 SESSION_TOUCH_EVERY = timedelta(seconds=60)
 
 
-def _session_is_live(app: Flask, user_id: int) -> bool:
-    """The cookie's login session is live on the server: not ended by logout, not idle longer
-    than PERMANENT_SESSION_LIFETIME. A copied cookie therefore dies with the session, however
-    often its holder re-sends it after that."""
+def _load_session_user(app: Flask, ident: int, version: int):
+    """The logged-in user, in one query with the cookie's login session, when the session is
+    live on the server: not ended by logout, not idle longer than PERMANENT_SESSION_LIFETIME.
+    A copied cookie therefore dies with the session, however often its holder re-sends it."""
     from flask import session
 
     from .commands.sessions import touch_session
     from .domain.clock import utcnow
-    from .queries.sessions import live_session
+    from .queries.sessions import session_user
 
     now = utcnow()
     token = session.get("sid")
-    row = live_session(db.session, token, user_id, now, app.config["PERMANENT_SESSION_LIFETIME"])
-    if row is None:
-        return False
-    if now - row.last_seen_at >= SESSION_TOUCH_EVERY:
+    found = session_user(db.session, ident, token, now, app.config["PERMANENT_SESSION_LIFETIME"])
+    if found is None:
+        return None
+    user, last_seen_at = found
+    if user.session_version != version or not user.active:
+        return None
+    if now - last_seen_at >= SESSION_TOUCH_EVERY:
         touch_session(db.session, token, now)
-    return True
+    return user
 
 
 def _init_login(app: Flask) -> None:
     from flask import make_response, redirect
-
-    from .models import User
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -137,12 +138,7 @@ def _init_login(app: Flask) -> None:
             ident, version = (int(part) for part in user_id.split("."))
         except ValueError:
             return None
-        user = db.session.get(User, ident)
-        if user is None or user.session_version != version or not user.active:
-            return None
-        if not _session_is_live(app, user.id):
-            return None
-        return user
+        return _load_session_user(app, ident, version)
 
     @login_manager.unauthorized_handler
     def unauthorized():
