@@ -324,8 +324,13 @@ class Snapshot:
         self.path = sqlite_path(app)
         self.copy = folder / "snapshot.sqlite3"
         self._release()
-        with sqlite3.connect(self.path) as conn:
+        # Closed, not only committed (`with` does not close): a connection left open keeps the
+        # old shared-memory file mapped, and writes after a restore then fail ("disk I/O error").
+        conn = sqlite3.connect(self.path)
+        try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
         shutil.copy(self.path, self.copy)
 
     def _release(self):
@@ -371,11 +376,12 @@ def post_data(case: Case, world: World, token: str) -> dict:
 
 def walk(app, client, auth, tmp_path, role: str, methods=("GET", "POST")) -> list[str]:
     world = build_world(client, auth)
-    snapshot = Snapshot(app, tmp_path)
     client = app.test_client()
     login_as(client, role)
     token = csrf_token(client, "/cek")
     session_cookie = client.get_cookie("session", domain="perisai.test")
+    # After the login: the snapshot holds its server-side session, which a restore brings back.
+    snapshot = Snapshot(app, tmp_path)
     column = ROLES.index(role)
     wrong = []
     for rule, cases in MATRIX.items():

@@ -78,12 +78,13 @@ def checked(response) -> bool:
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_reads_in_english(app, client, auth, tmp_path, role):
     world = build_world(client, auth)
-    snapshot = Snapshot(app, tmp_path)
     client = app.test_client()
     client.set_cookie("lang", "en", domain=HOST)
     login_as(client, role)
     token = csrf_token(client, "/cek")
     session_cookie = client.get_cookie("session", domain=HOST)
+    # After the login: the snapshot holds its server-side session, which a restore brings back.
+    snapshot = Snapshot(app, tmp_path)
     found, pages = [], 0
     for rule, cases in MATRIX.items():
         for method, case in cases.items():
