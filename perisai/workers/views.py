@@ -72,7 +72,10 @@ def _nik_lookup_allowed(nik: str) -> bool:
     seen = NIK_SEEN_KEY.format(agent=agent, nik=hashlib.sha256(nik.encode()).hexdigest()[:24])
     if storage.incr(seen, window) > 1:
         return True
-    if all(limiter.limiter.hit(item, "nik-check", str(agent)) for item in limits):
+    # A fixed window per limit, counted in the limiter's storage (which falls back to memory
+    # when Redis does not answer).
+    if all(storage.incr(item.key_for("nik-check", str(agent)), item.get_expiry()) <= item.amount
+           for item in limits):
         return True
     storage.clear(seen)  # refused: this NIK was not looked up, so it counts when it is
     if storage.incr(NIK_PROBE_AUDITED_KEY.format(agent=agent), window) == 1:
