@@ -1,7 +1,7 @@
 """login sessions kept on the server: logout and the idle timeout end them there
 
 Revision ID: b2d4f6a8c0e1
-Revises: b8d0f2a4c6e9
+Revises: b9e1d3f5a7c8
 Create Date: 2026-12-03 07:00:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'b2d4f6a8c0e1'
-down_revision = 'b8d0f2a4c6e9'
+down_revision = 'b9e1d3f5a7c8'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,6 @@
 """Worker list, document check + registration, the worker page and its payment codes."""
-from datetime import timedelta
-
 import hashlib
+from datetime import timedelta
 
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
