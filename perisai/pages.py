@@ -3,12 +3,15 @@ slip and the code. A view builds its own page; when another blueprint's POST end
 these (one round trip on a slow line), it calls the builder here, never another view."""
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 from flask import flash, make_response, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from .domain import DomainError
 from .domain.clock import HEAD_OFFICE_ZONE, local_today, utcnow
-from .domain.inputs import check_return_address
+from .domain.inputs import check_return_address, parse_period
 from .extensions import db
 from .links import public_slip_url, qr_svg
 from .models import Bill, Collection
@@ -33,24 +36,70 @@ def agent_home_page(status: int = 200, **extra):
                                          deposit_panel=panel, **extra), status)
 
 
-def supervisor_queue() -> dict:
+def supervisor_queue(agent_id: int | None = None) -> dict:
+    """What waits for the supervisor: the whole branch's, or one agent's."""
     branch_id = current_user.branch_id
-    deposits = pending_deposits(db.session, branch_id)
+    deposits = pending_deposits(db.session, branch_id, agent_id)
     return dict(pending_deposits=deposits,
                 deposit_warnings=near_duplicates(db.session, deposits),
-                pending_reversals=pending_reversals(db.session, branch_id),
-                pending_heir_changes=pending_heir_changes(db.session, branch_id))
+                pending_reversals=pending_reversals(db.session, branch_id, agent_id),
+                pending_heir_changes=[change for change in pending_heir_changes(db.session, branch_id)
+                                      if agent_id is None or change.worker.agent_id == agent_id])
 
 
-def supervisor_home_page():
+def supervisor_home_numbers() -> dict:
+    """Every number of the supervisor's home: the branch's totals, the flagged agents, the queue."""
     branch = current_user.branch
     rows = supervision.agent_rows(db.session, branch, today())
     queue = supervisor_queue()
     totals = supervision.branch_totals(db.session, branch, today(), rows,
                                        queue["pending_deposits"], queue["pending_reversals"])
-    return render_page("supervisor/home.html", "supervisor/_queue.html", branch=branch,
-                       totals=totals, flagged=[row for row in rows if row.flags],
-                       next_url=url_for("supervisor.home"), **queue)
+    return dict(totals=totals, flagged=[row for row in rows if row.flags], **queue)
+
+
+def supervisor_home_page():
+    return render_page("supervisor/home.html", "supervisor/_queue.html",
+                       branch=current_user.branch, next_url=url_for("supervisor.home"),
+                       **supervisor_home_numbers())
+
+
+def agent_numbers(agent) -> dict:
+    """One agent's row of the agents' table (cash, age, flags, this month)."""
+    _, account = supervision.branch_agent(db.session, current_user.branch_id, agent.username)
+    return supervision.agent_rows(db.session, current_user.branch, today(),
+                                  only=(agent, account))[0]
+
+
+def agent_statement(agent, args) -> supervision.Statement:
+    """The agent's statement for the period and page in `args` (this month by default)."""
+    date_from, date_to = parse_period(args.get("from"), args.get("to"), today())
+    return supervision.statement(db.session, agent.id, date_from, date_to,
+                                 current_user.branch.timezone,
+                                 page=args.get("page", 1, type=int) or 1,
+                                 per_page=supervision.STATEMENT_LINES)
+
+
+def numbers_for_page(path: str, agent) -> dict:
+    """The numbers a decision about `agent`'s item changed on the page at `path`, for htmx to
+    swap out of band: the home's totals, flagged agents and queue counts; the agents' table row
+    and queue counts; one agent's facts and queue counts. Only elements that page has, since
+    htmx reports an out-of-band element with no target as an error."""
+    path = path.split("?", 1)[0].rstrip("/")
+    if path == url_for("supervisor.home"):
+        return supervisor_home_numbers()
+    if path == url_for("supervisor.agents"):
+        return dict(agent_row=agent_numbers(agent), now=utcnow(), **supervisor_queue())
+    if path == url_for("supervisor.agent", username=agent.username):
+        numbers = dict(agent_facts=agent_numbers(agent), now=utcnow(), agent=agent,
+                       **supervisor_queue(agent.id))
+        # The statement as it is shown: its period and page are in the address htmx sends.
+        shown = MultiDict(parse_qsl(urlsplit(request.headers.get("HX-Current-URL", "")).query))
+        try:
+            numbers["statement"] = agent_statement(agent, shown)
+        except DomainError:
+            pass  # the page shows a period error, not a statement: nothing to bring up to date
+        return numbers
+    return {}
 
 
 def agents_page(error=None, status: int = 200):
@@ -100,11 +149,13 @@ def back_to_queue() -> str:
     return url_for("supervisor.agents")
 
 
-def queue_decision(decision, item_id: int, *, find, template: str, name: str, message_for):
+def queue_decision(decision, item_id: int, *, find, template: str, name: str, message_for,
+                   agent_of):
     """A supervisor's decision on an item of the queue (a deposit, a reversal): for htmx the
-    item is drawn again in place, otherwise back to the page it was decided from; a refused
-    decision says why in the same place. A return address that cannot be followed is refused
-    before deciding (400), never after."""
+    item is drawn again in place, with every number it changed on that page out of band;
+    otherwise back to the page it was decided from; a refused decision says why in the same
+    place. A return address that cannot be followed is refused before deciding (400), never
+    after."""
     back_to_queue()
     try:
         decision()
@@ -113,13 +164,19 @@ def queue_decision(decision, item_id: int, *, find, template: str, name: str, me
             raise
         if not wants_fragment():
             return agents_page(error=error.text, status=error.status_code)
-        return render_page("supervisor/agents.html", template, status=error.status_code,
+        item = find(db.session, item_id, current_user)
+        return render_page("supervisor/agents.html", "supervisor/_decided.html",
+                           status=error.status_code, item_template=template,
                            item_error=error.text, next_url=back_to_queue(),
-                           **{name: find(db.session, item_id, current_user)})
+                           counts=numbers_for_page(back_to_queue(), agent_of(item)),
+                           **{name: item})
     item = find(db.session, item_id, current_user)
     message = message_for(item)
     if wants_fragment():
-        return render_page("supervisor/agents.html", template, item_message=message,
-                           next_url=back_to_queue(), **{name: item})
+        return render_page("supervisor/agents.html", "supervisor/_decided.html",
+                           item_template=template, item_message=message,
+                           next_url=back_to_queue(),
+                           counts=numbers_for_page(back_to_queue(), agent_of(item)),
+                           **{name: item})
     flash(message, "ok")
     return see_other(back_to_queue())

@@ -62,7 +62,7 @@ def _decided(deposit) -> str:
 def _decide(decision, deposit_id: int):
     return queue_decision(decision, deposit_id, find=visible_deposit,
                           template="deposits/_deposit_item.html", name="deposit",
-                          message_for=_decided)
+                          message_for=_decided, agent_of=lambda deposit: deposit.agent)
 
 
 @bp.post("/<int:deposit_id>/verify")

@@ -16,7 +16,7 @@ from ..domain.months import month_of
 from ..domain.lateness import is_late
 from ..domain.statuses import DepositStatus, LateReview, Role
 from ..models import (AgentAccount, AgentDay, AgentMonth, Branch, Collection, Deposit,
-                      LedgerEntry, Reversal, User)
+                      LedgerEntry, Reversal, User, Worker)
 from . import reversed_collection_ids
 
 SORTS = {"worst": N_("Paling perlu perhatian"), "cash": N_("Uang di tangan"), "age": N_("Lama ditahan"),
@@ -179,6 +179,7 @@ class StatementLine:
     balance: int
     receipt_number: str | None
     deposit_reference: str | None
+    worker_name: str | None = None  # whose payment (a collection or its reversal)
 
 
 STATEMENT_LINES = 100  # entries per page of a statement
@@ -235,16 +236,17 @@ def statement(session: Session, agent_id: int, date_from: date, date_to: date,
         page_opening += int(session.scalar(select(func.coalesce(func.sum(earlier.c.amount), 0))))
     rows = session.execute(
         select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.amount,
-               Collection.receipt_number, Deposit.reference)
+               Collection.receipt_number, Deposit.reference, Worker.full_name)
         .outerjoin(Collection, Collection.id == LedgerEntry.collection_id)
+        .outerjoin(Worker, Worker.id == Collection.worker_id)
         .outerjoin(Deposit, Deposit.id == LedgerEntry.deposit_id)
         .where(*period).order_by(*order)
         .offset((page - 1) * per_page).limit(per_page)).all()
     balance = page_opening
     lines = []
-    for at, kind, amount, receipt, reference in rows:
+    for at, kind, amount, receipt, reference, worker_name in rows:
         balance += amount
-        lines.append(StatementLine(at, kind, amount, balance, receipt, reference))
+        lines.append(StatementLine(at, kind, amount, balance, receipt, reference, worker_name))
     return Statement(date_from, date_to, opening, lines, opening + int(money_in) - int(money_out),
                      int(money_in), int(money_out), entries, page, pages, page_opening)
 

@@ -14,11 +14,12 @@ from ..commands.reports import record_full_nik_export
 from ..domain import N_, DomainError
 from ..domain.clock import local_today
 from ..domain.inputs import parse_period, require_month
+from ..domain.months import month_of
 from ..extensions import db
 from ..models import Branch
 from ..queries import admin as admin_queries
 from ..queries.reports import agent_summary_rows, collection_rows, period_in
-from ..web import current_actor, roles_required
+from ..web import current_actor, roles_required, today
 from . import bp
 
 
@@ -48,7 +49,11 @@ def _csv(chunks, filename: str) -> Response:
 @roles_required("supervisor", "admin")
 def index():
     branches = [] if current_user.is_supervisor else admin_queries.branches(db.session)
-    return render_template("reports/index.html", branches=branches)
+    day = today()  # the supervisor's branch day; the head office's for an admin
+    # The forms start on this month up to today, the report a supervisor asks for most.
+    return render_template("reports/index.html", branches=branches,
+                           report_from=month_of(day).isoformat(), report_to=day.isoformat(),
+                           report_month=month_of(day).strftime("%Y-%m"))
 
 
 FULL_NIK_BY_GET = N_("NIK lengkap tidak bisa diunduh lewat tautan. Admin: pakai tombol "

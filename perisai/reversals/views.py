@@ -22,7 +22,8 @@ def _decided(reversal) -> str:
 def _decide(decision, reversal_id: int):
     return queue_decision(decision, reversal_id, find=visible_reversal,
                           template="reversals/_reversal_item.html", name="reversal",
-                          message_for=_decided)
+                          message_for=_decided,
+                          agent_of=lambda reversal: reversal.collection.agent)
 
 
 @bp.post("/<int:reversal_id>/approve")

@@ -11,10 +11,9 @@ from ..commands.late_review import mark_late_seen
 
 from ..domain import DomainError
 from ..domain.clock import utcnow
-from ..domain.inputs import parse_period
 from ..domain.months import add_months, month_of
 from ..extensions import db
-from ..pages import agents_page, supervisor_home_page
+from ..pages import agent_statement, agents_page, supervisor_home_page, supervisor_queue
 from ..queries import supervision
 from ..queries.incentives import monthly_incentives
 from ..web import current_actor, render_page, roles_required, see_other, today
@@ -41,12 +40,7 @@ def agent(username: str):
     error = None
     status = 200
     try:
-        date_from, date_to = parse_period(request.args.get("from"), request.args.get("to"),
-                                          today())
-        statement = supervision.statement(db.session, agent.id, date_from, date_to,
-                                          branch.timezone,
-                                          page=request.args.get("page", 1, type=int) or 1,
-                                          per_page=supervision.STATEMENT_LINES)
+        statement = agent_statement(agent, request.args)
     except DomainError as problem:
         error, status, statement = problem.text, problem.status_code, None
     row = supervision.agent_rows(db.session, branch, today(), only=(agent, account))[0]
@@ -59,7 +53,9 @@ def agent(username: str):
                        raw_from=(request.args.get("from") or "")[:20],
                        raw_to=(request.args.get("to") or "")[:20], now=utcnow(),
                        late=supervision.late_collections(db.session, agent.id,
-                                                         utcnow() - LATE_WINDOW))
+                                                         utcnow() - LATE_WINDOW),
+                       next_url=url_for("supervisor.agent", username=agent.username),
+                       **supervisor_queue(agent.id))
 
 
 LATE_WINDOW = timedelta(days=60)

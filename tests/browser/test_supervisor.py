@@ -75,12 +75,15 @@ def test_supervisor_verifies_a_deposit_and_approves_a_reversal_on_a_phone(
     deposit_card = boss.locator(f"#deposit-{deposit_id}")
     expect(deposit_card).to_contain_text(reference)
     boss.evaluate("window.stillTheSamePage = true")
-    deposit_card.get_by_role("button", name="Verifikasi: uang sudah masuk").click()
+    # A verification asks once more before it acts.
+    deposit_card.locator("summary", has_text="Verifikasi: uang sudah masuk").click()
+    deposit_card.get_by_role("button", name="Ya, verifikasi setoran ini").click()
     expect(deposit_card.locator(".badge")).to_have_class(re.compile(r"\bverified\b"))
     expect(deposit_card.get_by_role("button")).to_have_count(0)
     reversal_card = boss.locator(f"#reversal-{reversal_id}")
     expect(reversal_card).to_contain_text(mistaken)
-    reversal_card.get_by_role("button", name="Setujui pembatalan").click()
+    reversal_card.locator("summary", has_text="Setujui pembatalan").click()
+    reversal_card.get_by_role("button", name="Ya, batalkan pembayaran ini").click()
     expect(reversal_card.locator(".badge")).to_have_class(re.compile(r"\bapproved\b"))
     expect(reversal_card).to_contain_text(f"Pembayaran {mistaken} dibatalkan")
     assert boss.evaluate("window.stillTheSamePage") is True, "a decision reloaded the page"
