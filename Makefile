@@ -19,7 +19,7 @@ DEV_LOCK := requirements-dev.lock
 LOCK_VENV := .venv-lock
 PIP_TOOLS_VERSION := 7.6.2
 
-.PHONY: run reset-demo test test-fast install install-runtime lock chromium bench clean translations
+.PHONY: run reset-demo test test-fast install install-runtime lock chromium axe lighthouse bench clean translations
 
 run: install-runtime
 	$(FLASK) init-db
@@ -33,7 +33,7 @@ reset-demo: install-runtime
 	$(FLASK) init-db
 	$(FLASK) seed-demo
 
-test: install chromium
+test: install chromium axe
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The everyday subset: everything but the tests marked slow (big data, real gunicorn) and the
@@ -84,6 +84,23 @@ chromium:
 	@command -v soffice >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libreoffice-calc-nogui; \
 	  else echo "CSV export tests need LibreOffice: sudo apt-get install -y libreoffice-calc-nogui"; fi; }
+
+# axe-core for the accessibility browser test only (tests/browser/test_accessibility.py), pinned
+# by tests/browser/axe/package-lock.json; never shipped in perisai/static.
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE): tests/browser/axe/package.json tests/browser/axe/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; \
+	  else echo "The accessibility test needs npm: sudo apt-get install -y npm"; exit 1; fi; }
+	npm ci --prefix tests/browser/axe --no-audit --no-fund --silent
+	touch $@
+
+# Lighthouse for bench/lighthouse.py (not the test suite), pinned by bench/lighthouse/package-lock.json.
+lighthouse: bench/lighthouse/node_modules/.bin/lighthouse
+bench/lighthouse/node_modules/.bin/lighthouse: bench/lighthouse/package.json bench/lighthouse/package-lock.json
+	npm ci --prefix bench/lighthouse --no-audit --no-fund --silent
+	touch $@
 
 # English catalogue: extract the _()/_l() strings, merge them into the .po, compile the .mo.
 # Then translate new or fuzzy entries in perisai/translations/en/LC_MESSAGES/messages.po and run it again.

@@ -7,6 +7,20 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "object-src 'none'")
 
 
+# Pages with nothing personal on them, for a visitor who is not logged in and asked for no
+# result (no query): the browser may keep them (back/forward cache, revalidated each time).
+# Every other page carries personal data and is never stored.
+SHAREABLE_ENDPOINTS = frozenset({"auth.login", "public.index", "public.verify", "public.status",
+                                 "public.sponsored"})
+SHAREABLE_CACHE = "private, no-cache"
+
+
+def may_be_stored() -> bool:
+    from flask_login import current_user
+    return (request.method == "GET" and request.endpoint in SHAREABLE_ENDPOINTS
+            and not request.args and not current_user.is_authenticated)
+
+
 NUL_MESSAGE = "Isian berisi karakter yang tidak boleh (NUL). Periksa lagi, lalu kirim ulang."
 
 
@@ -82,6 +96,8 @@ def init_app(app: Flask) -> None:
         if cookies_must_be_secure(app):
             _mark_cookies_secure(response)
         if request.endpoint != "static" and "Cache-Control" not in response.headers:
-            # Pages carry personal data: not kept in shared caches or the back/forward cache.
-            response.headers["Cache-Control"] = "no-store"
+            # Pages carry personal data: not kept in shared caches or the back/forward cache;
+            # the few public pages without any may be kept by the browser.
+            shareable = response.status_code == 200 and may_be_stored()
+            response.headers["Cache-Control"] = SHAREABLE_CACHE if shareable else "no-store"
         return response
