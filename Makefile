@@ -24,6 +24,7 @@ PIP_TOOLS_VERSION := 7.6.2
 run: install-runtime
 	$(FLASK) init-db
 	$(FLASK) seed-demo
+	$(FLASK) seed-demo-activity
 	@echo "Starting the demo on $(HOST) port $(PORT): Ctrl+C stops it; make reset-demo starts its data afresh."
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
@@ -32,6 +33,7 @@ reset-demo: install-runtime
 	rm -f $(DEMO_DATABASE) $(DEMO_DATABASE)-wal $(DEMO_DATABASE)-shm
 	$(FLASK) init-db
 	$(FLASK) seed-demo
+	$(FLASK) seed-demo-activity
 
 test: install chromium axe
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

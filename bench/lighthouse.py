@@ -78,9 +78,34 @@ def serve_demo(folder: Path) -> tuple[str, object]:
     from perisai import create_app
     app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
                       "SECRET_KEY": "lighthouse-bench-secret-key", "RATELIMIT_ENABLED": False})
+    if activity.returncode != 0:
+        one_payment(app)
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", app
+
+
+def one_payment(app) -> None:
+    """Without the demo activity (an older checkout): agent1 takes one payment, so the slip and
+    receipt pages have something to show."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from perisai.commands import Actor
+    from perisai.commands.billing import issue_bill
+    from perisai.commands.collecting import collect
+    from perisai.domain.clock import local_today
+    from perisai.extensions import db
+    from perisai.models import User, Worker
+    with app.app_context():
+        agent = db.session.scalars(select(User).where(User.username == "agent1")).one()
+        worker = db.session.scalars(select(Worker).where(Worker.agent_id == agent.id)
+                                    .order_by(Worker.id)).first()
+        actor, today = Actor(agent.id, agent.username, "bench"), local_today(agent.branch.timezone)
+        bill = issue_bill(db.session, worker.id, 1, agent=agent, actor=actor, today=today)
+        collect(db.session, code=bill.code, amount=bill.amount, agent=agent, actor=actor,
+                today=today, idempotency_key=secrets.token_hex(16))
 
 
 def placeholders(app) -> dict[str, str]:

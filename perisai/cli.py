@@ -15,8 +15,8 @@ DEFAULT_DEMO_PASSWORD = "perisai-demo"
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo, create_user_command, audit_verify, audit_anchor,
-                    audit_rekey, ledger_verify, import_sponsored_command):
+    for command in (init_db, seed_demo, seed_demo_activity, create_user_command, audit_verify,
+                    audit_anchor, audit_rekey, ledger_verify, import_sponsored_command):
         app.cli.add_command(command)
     app.cli.add_command(backup_command)
 
@@ -58,6 +58,22 @@ def seed_demo(password: str | None) -> None:
         raise click.ClickException(error.message) from error
     click.echo(summary)
     click.echo(f"Demo password for agent1, agent2, agent3, supervisor1, supervisor2, admin: {password}")
+
+
+@click.command("seed-demo-activity")
+@with_appcontext
+def seed_demo_activity() -> None:
+    """A month of activity in the demo's Bandung branch (after seed-demo): members paid up, in
+    arrears, lapsed and new; an agent holding cash for days; a deposit and a reversal waiting.
+    Safe to run twice."""
+    from .commands import demo_activity
+    from .domain import DomainError
+    _require_schema()
+    try:
+        summary = demo_activity.seed_activity(db.session)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(summary)
 
 
 def _require_schema() -> None:

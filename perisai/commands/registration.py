@@ -68,7 +68,7 @@ def _fill(worker: Worker, registration: Registration, *, agent_id: int, branch_i
 @retry_transient
 def register_worker(session: Session, registration: Registration, *, agent: User, actor: Actor,
                     today: date, idempotency_key: str | None = None,
-                    content_digest: str = "") -> Worker:
+                    content_digest: str = "", now: datetime | None = None) -> Worker:
     """Create the worker, its heir and the audit event in one transaction; or, when the member
     holding this NIK has lapsed, re-activate that worker (see `_reregister`).
 
@@ -91,7 +91,7 @@ def register_worker(session: Session, registration: Registration, *, agent: User
                             branch_id=branch_id, actor=actor, today=today)
                 _keep_key(session, idempotency_key, content_digest, existing.id, agent_id)
                 return existing
-            now = utcnow()
+            now = now or utcnow()
             worker = Worker(nik=registration.nik, member_number=_new_member_number(session))
             _fill(worker, registration, agent_id=agent_id, branch_id=branch_id, now=now,
                   today=today)
