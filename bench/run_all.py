@@ -113,7 +113,7 @@ CHANGES: list[str] = [
 def load_results() -> dict:
     out = {}
     for name in ("machine", "seed_times", "server", "page_weight", "phone", "load",
-                 "sponsored_import"):
+                 "sponsored_import", "lighthouse-before", "lighthouse-after", "axe"):
         path = RESULTS / f"{name}.json"
         if path.exists():
             out[name] = json.loads(path.read_text())
@@ -403,7 +403,42 @@ def report(results: dict) -> str:
                            f"{r['first']['peak_rss_mb']:.0f} MB | {r['first']['output']} | "
                            f"{r['second']['seconds']:.0f} s | {r['second']['output']} |")
         out.append("")
+    out += accessibility_section(results)
     return "\n".join(out) + "\n"
+
+
+def accessibility_section(results: dict) -> list[str]:
+    """Lighthouse (bench/lighthouse.py) before and after issue 13, and what axe-core found."""
+    before = results.get("lighthouse-before", {}).get("pages", {})
+    after = results.get("lighthouse-after", {}).get("pages", {})
+    axe = results.get("axe", {})
+    if not (before or after or axe):
+        return []
+    out = ["## Accessibility and best practices (Lighthouse, axe-core)", "",
+           "`python -m bench.lighthouse --label after` (Lighthouse 12.2.3 from npm, pinned in "
+           "`bench/lighthouse/`, mobile, Debian Chromium; `make lighthouse` installs it): "
+           "accessibility and best-practices scores of each page on a fresh demo database. "
+           "*Before* is the code before issue 13, measured the same way. Not part of the test "
+           "suite: axe-core runs there (`tests/browser/test_accessibility.py`, every page of every "
+           "role, fails on any violation).", "",
+           "| page | accessibility before | after | best practices before | after | failed audits after |",
+           "|---|---:|---:|---:|---:|---|"]
+    for name in sorted(set(before) | set(after)):
+        b, a = before.get(name, {}), after.get(name, {})
+        out.append(f"| {name} | {b.get('accessibility', '–')} | {a.get('accessibility', '–')} | "
+                   f"{b.get('best-practices', '–')} | {a.get('best-practices', '–')} | "
+                   f"{', '.join(a.get('failed', [])) or 'none'} |")
+    out.append("")
+    if axe:
+        out += [f"axe-core {axe['version']} with all its default rules (Lighthouse runs only part "
+                f"of them), on the {axe['pages']} pages the browser test visits:", "",
+                "| | violations | rules |", "|---|---:|---|"]
+        for label in ("before", "after"):
+            found = axe[label]
+            out.append(f"| {label} | {sum(found.values())} | "
+                       f"{', '.join(f'{rule} ({count} pages)' for rule, count in sorted(found.items())) or 'none'} |")
+        out.append("")
+    return out
 
 
 def postgres_version() -> str:
