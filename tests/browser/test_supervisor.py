@@ -87,6 +87,11 @@ def test_supervisor_verifies_a_deposit_and_approves_a_reversal_on_a_phone(
     expect(reversal_card.locator(".badge")).to_have_class(re.compile(r"\bapproved\b"))
     expect(reversal_card).to_contain_text(f"Pembayaran {mistaken} dibatalkan")
     assert boss.evaluate("window.stillTheSamePage") is True, "a decision reloaded the page"
+    # The agents table's row came with the answers, in place (one row, inside the table).
+    expect(boss.locator("[id=agent-agent1]")).to_have_count(1)
+    expect(boss.locator("#agents table tbody #agent-agent1")).to_have_count(1)
+    cash_now, _ = cash_of(live_server, "agent1")
+    assert rupiah_value(boss.locator("#agent-agent1 .cash").inner_text()) == cash_now
     shoot(boss, "supervisor-decided")
 
     # The worker's link now says the payment was reversed.
