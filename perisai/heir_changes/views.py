@@ -23,7 +23,8 @@ def _decided(change) -> str:
 def _decide(decision, heir_change_id: int):
     return queue_decision(decision, heir_change_id, find=visible_heir_change,
                           template="heir_changes/_heir_change_item.html", name="heir_change",
-                          message_for=_decided)
+                          message_for=_decided,
+                          agent_of=lambda heir_change: heir_change.worker.agent)
 
 
 def _note() -> str:
