@@ -61,7 +61,7 @@ class Audit:
     def __call__(self, page, step: str, targets: bool = True) -> None:
         page.wait_for_load_state("load")
         # A fading htmx indicator is half transparent for a moment: axe reads the page at rest.
-        page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')")
+        page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")
         if not page.evaluate("typeof window.axe !== 'undefined'"):
             page.evaluate(self.axe)
         result = page.evaluate("axe.run(document).then(r => r.violations.map(v => "
