@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain import Conflict
+from ..domain.text import Month
 from ..domain.rates import parse_rate_input
 from ..models import IncentiveScheme, RateDiscount, RateSchedule
 from . import Actor, audit
@@ -49,7 +50,7 @@ def add_rate(session: Session, values: dict[str, str], *, today: date, actor: Ac
     start = rate_input.effective_from
     with write_transaction(session):
         if session.scalar(select(RateSchedule.id).where(RateSchedule.effective_from == start)):
-            raise Conflict("Sudah ada tarif yang berlaku mulai %(month)s.", month=f"{start:%Y-%m}")
+            raise Conflict("Sudah ada tarif yang berlaku mulai %(month)s.", month=Month(start))
         rate = RateSchedule(effective_from=start, source=rate_input.source, **rate_input.numbers)
         session.add(rate)
         session.flush()

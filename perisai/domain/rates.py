@@ -81,7 +81,7 @@ class RateBook:
         applicable = [r for r in self.rates if r.effective_from <= month]
         if not applicable:
             raise DomainError("Belum ada tarif iuran yang berlaku untuk %(month)s.",
-                              month=f"{month:%m/%Y}")
+                              month=Month(month))
         return max(applicable, key=lambda r: r.effective_from)
 
     def income_problem(self, income: int, month: date) -> Text | None:
