@@ -15,7 +15,7 @@ from .domain.checklist import CHANGE_LABELS
 from .domain.clock import HEAD_OFFICE_ZONE, ZONE_LABELS, to_local
 from .domain.codes import grouped
 from .domain.flags import FLAG_LABELS
-from .domain.inputs import new_form_key
+from .domain.inputs import new_form_key, whatsapp_number
 from .domain.nik import masked
 from .domain.occupations import label as occupation_label
 from .domain.statuses import (BILL_LABELS, DEPOSIT_LABELS, HEIR_CHANGE_LABELS, LEDGER_LABELS,
@@ -42,7 +42,7 @@ def init_app(app: Flask) -> None:
         rupiah=rupiah, month=month_name, masked_nik=masked, grouped=grouped,
         occupation=lambda code: localize(occupation_label(code)), local_time=local_time,
         date_id=lambda d: d.strftime("%d-%m-%Y") if isinstance(d, date) else "–",
-        tr=localize, held_for=held_for,
+        tr=localize, held_for=held_for, wa_number=whatsapp_number,
         local_date=lambda moment, zone=None: to_local(moment, zone or _user_zone()).strftime("%d-%m-%Y"))
     app.jinja_env.globals.update(
         static_url=static_url, csrf_token=generate_csrf, get_locale=get_locale,

@@ -22,8 +22,10 @@ def wants_fragment() -> bool:
 def render_page(page_template: str, fragment_template: str, status: int = 200, **context):
     """The full page, or only its fragment for htmx. The page includes the fragment, so the two
     cannot drift apart."""
-    template = fragment_template if wants_fragment() else page_template
-    response = make_response(render_template(template, **context), status)
+    fragment = wants_fragment()
+    template = fragment_template if fragment else page_template
+    # A fragment may carry a <title> for htmx to put on the tab (a page has its own).
+    response = make_response(render_template(template, as_fragment=fragment, **context), status)
     response.vary.add("HX-Request")
     return response
 

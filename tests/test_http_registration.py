@@ -41,7 +41,9 @@ def is_full_page(body: str) -> bool:
 
 
 def selected(body: str, name: str) -> str | None:
-    option = parse(body).select_one(f'select[name="{name}"] option[selected]')
+    """The chosen value of a <select> or of a group of radio buttons."""
+    option = parse(body).select_one(f'select[name="{name}"] option[selected], '
+                                    f'input[type="radio"][name="{name}"][checked]')
     return None if option is None else option["value"]
 
 

@@ -31,7 +31,7 @@ PAGES = [
     ("agent1", "/", ["Hello", "Cash on hand", "Received today", "Deposit cash at the branch", "Collect payment",
                      "Register worker"], ["Uang tunai di tangan", "Setor uang ke cabang"]),
     ("agent1", "/workers/new", ["Check documents and register", "1. Documents", "Full name", "Date of birth",
-                                "I have checked the original KTP", "– choose –", "Male", "Checklist"],
+                                "I have checked the original KTP", "– choose –", "Male", "Register worker"],
      ["Periksa dokumen dan daftarkan", "Nama lengkap", "– pilih –"]),
     ("agent1", "/collect", ["Collect payment", "Payment code (12 digits)", "Find code"],
      ["Kode bayar (12 angka)", "Cari kode"]),

@@ -422,3 +422,101 @@ def check_update(raw: dict[str, str], *, today: date, rate_book: RateBook) -> Up
             programs=int(values["programs"]), heir_name=clean_text(values["heir_name"]),
             heir_relation=values["heir_relation"])
     return result
+
+
+# --- the checklist next to each field --------------------------------------------------------
+
+# The registration form's fields, top to bottom.
+FORM_ORDER = ("doc_ktp", "doc_kk", "nik", "full_name", "birth_date", "sex", "phone", "address",
+              "occupation", "occupation2", "declared_income", "programs", "heir_name",
+              "heir_relation", "consent")
+TICKS = frozenset({"doc_ktp", "doc_kk", "consent"})
+# The field next to which a checklist item is shown (an item not named here is only listed in
+# the summary by the submit button).
+ITEM_FIELD = {"doc_ktp": "doc_ktp", "doc_kk": "doc_kk", "nik": "nik", "nik_unique": "nik",
+              "full_name": "full_name", "birth_date": "birth_date", "nik_birth_date": "birth_date",
+              "age": "birth_date", "sex": "sex", "nik_sex": "sex", "phone": "phone",
+              "address": "address", "occupation": "occupation",
+              "declared_income": "declared_income", "programs": "programs",
+              "heir": "heir_relation", "consent": "consent", MINOR_WORKS_FIELD: "birth_date"}
+# Items that compare two fields: said only when they fail (or inform), never "fill this in".
+DERIVED = frozenset({"nik_unique", "nik_birth_date", "nik_sex", "age"})
+
+
+@dataclass(frozen=True)
+class Note:
+    """What to say next to one field: `state` is missing (a reminder) or bad (a mistake), ok
+    (information, e.g. a lapsed membership that will be re-activated)."""
+    state: str
+    message: str | Text
+
+
+def reached_fields(raw: dict[str, str], submitted: bool) -> set[str]:
+    """The fields the agent has reached: filled ones, and those passed on the way to a filled
+    one further down. Tick boxes are never "passed" (they are often ticked last). After a
+    submit, every field has been reached."""
+    if submitted:
+        return set(FORM_ORDER)
+    filled = [bool(str(raw.get(name) or "").strip()) for name in FORM_ORDER]
+    last = max((index for index, is_filled in enumerate(filled)
+                if is_filled and FORM_ORDER[index] not in TICKS), default=-1)
+    return {name for index, name in enumerate(FORM_ORDER)
+            if filled[index] or (index < last and name not in TICKS)}
+
+
+def field_notes(result: CheckResult, raw: dict[str, str], submitted: bool) -> dict[str, list[Note]]:
+    """For each field of the form, what to say next to it now. Nothing about a field the agent
+    has not reached yet; a NIK being typed counts its digits instead of calling it wrong."""
+    reached = reached_fields(raw, submitted)
+    notes: dict[str, list[Note]] = {name: [] for name in FORM_ORDER}
+    for item in result.items:
+        name = ITEM_FIELD.get(item.key)
+        if name is None:
+            continue
+        if item.key in DERIVED:
+            if item.state == BAD or (item.state == OK and item.message):
+                notes[name].append(Note(item.state, item.message))
+            continue
+        if item.state == OK or name not in reached:
+            continue
+        typing = _nik_being_typed(item, raw, submitted)
+        if typing:
+            notes[name].append(Note(MISSING, text("%(typed)d dari 16 angka", typed=typing)))
+            continue
+        notes[name].append(Note(item.state, item.message))
+    return notes
+
+
+def _nik_being_typed(item: Item, raw: dict[str, str], submitted: bool) -> int:
+    """How many digits of a NIK are typed so far, while it is still short and all digits (not
+    a mistake yet: the agent is typing); 0 otherwise."""
+    typed = nik_rules.clean(raw.get("nik") or "")
+    if (item.key == "nik" and not submitted and typed.isascii() and typed.isdigit()
+            and len(typed) < 16):
+        return len(typed)
+    return 0
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The few lines by the submit button: what to fix among the fields reached (each with the
+    field it belongs to) and how many are still to fill."""
+    to_fix: list[tuple[Item, str]]
+    still_empty: int
+
+
+def summary(result: CheckResult, raw: dict[str, str], submitted: bool) -> Summary:
+    reached = reached_fields(raw, submitted)
+    to_fix, still_empty = [], 0
+    for item in result.problems:
+        if item.key in DERIVED and item.state == MISSING:
+            continue  # the fields it compares say what is missing
+        if _nik_being_typed(item, raw, submitted):
+            still_empty += 1
+            continue
+        name = ITEM_FIELD.get(item.key, "")
+        if submitted or item.state == BAD or name in reached:
+            to_fix.append((item, name))
+        else:
+            still_empty += 1
+    return Summary(to_fix, still_empty)

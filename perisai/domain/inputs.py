@@ -134,3 +134,25 @@ def check_return_address(target: str | None) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
         raise DomainError(BAD_RETURN_ADDRESS, status_code=400)
     return target
+
+
+def join_birth_date(day: str | None, month: str | None, year: str | None) -> str:
+    """Day, month and year typed in three boxes, as the YYYY-MM-DD the form field carries.
+    A part left empty gives "" (nothing typed yet); parts that are not a day, a month and a
+    four-digit year give "?", which `parse_iso_date` refuses, so the checklist says so."""
+    parts = [(part or "").strip()[:4] for part in (day, month, year)]
+    if not all(parts):
+        return ""
+    day_part, month_part, year_part = parts
+    if not (all(part.isascii() and part.isdigit() for part in parts)
+            and len(year_part) == 4 and len(day_part) <= 2 and len(month_part) <= 2):
+        return "?"
+    return f"{year_part}-{int(month_part):02d}-{int(day_part):02d}"
+
+
+def whatsapp_number(phone: str | None) -> str | None:
+    """An Indonesian mobile number (08…) in the international form wa.me wants (628…)."""
+    digits = re.sub(r"\D", "", phone or "")
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    return digits if re.fullmatch(r"628\d{7,11}", digits) else None

@@ -5,17 +5,17 @@ from wtforms.validators import AnyOf
 
 from ..domain.bills import ALLOWED_MONTHS
 from ..domain.checklist import HEIR_RELATIONS
+from ..domain.inputs import join_birth_date, parse_iso_date
 from ..domain.occupations import OCCUPATIONS
 
 # Options for the <select> fields; `domain.checklist` checks the submitted values against the
 # same lists, so a forged option is refused.
 CHOICES = {
-    "sex": [("", _l("– pilih –")), ("M", _l("Laki-laki")), ("F", _l("Perempuan"))],
+    "sex": [("M", _l("Laki-laki")), ("F", _l("Perempuan"))],
     # The labels are domain texts (domain.N_): lazy_gettext translates them when shown.
     "occupation": [("", _l("– pilih –"))] + [(o.code, _l(o.label)) for o in OCCUPATIONS],
     "occupation2": [("", _l("– tidak ada –"))] + [(o.code, _l(o.label)) for o in OCCUPATIONS],
-    "programs": [("", _l("– pilih –")), ("2", _l("2 program: JKK + JKM")),
-                 ("3", _l("3 program: JKK + JKM + JHT"))],
+    "programs": [("2", _l("2 program: JKK + JKM")), ("3", _l("3 program: JKK + JKM + JHT"))],
     "heir_relation": [("", _l("– pilih –"))] + [(r, r.capitalize()) for r in HEIR_RELATIONS],
 }
 
@@ -26,6 +26,11 @@ class RegistrationForm(FlaskForm):
     nik = StringField("NIK")
     full_name = StringField(_l("Nama lengkap"))
     birth_date = StringField(_l("Tanggal lahir"))
+    # The birth date as typed: three boxes (quick on a numeric keyboard), joined into
+    # `birth_date` (YYYY-MM-DD, the stable contract; app.js also fills it in the page).
+    birth_day = StringField(_l("Tanggal"))
+    birth_month = StringField(_l("Bulan"))
+    birth_year = StringField(_l("Tahun"))
     sex = StringField(_l("Jenis kelamin"))
     phone = StringField(_l("Nomor HP"))
     address = StringField(_l("Alamat"))
@@ -42,7 +47,18 @@ class RegistrationForm(FlaskForm):
     consent = BooleanField(_l("Pekerja setuju datanya diproses untuk kepesertaan BPJS Ketenagakerjaan"))
 
     def raw(self) -> dict:
-        return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+        parts = (self.birth_day.data, self.birth_month.data, self.birth_year.data)
+        if any((part or "").strip() for part in parts):
+            # The boxes the agent sees win over the hidden field app.js fills from them.
+            self.birth_date.data = join_birth_date(*parts)
+        else:
+            # A client that sent YYYY-MM-DD: shown again in the three boxes.
+            typed = parse_iso_date(self.birth_date.data)
+            if typed:
+                self.birth_day.data, self.birth_month.data, self.birth_year.data = (
+                    f"{typed.day:02d}", f"{typed.month:02d}", f"{typed.year:04d}")
+        return {name: field.data for name, field in self._fields.items()
+                if name not in ("csrf_token", "birth_day", "birth_month", "birth_year")}
 
     def clear(self, names) -> None:
         """Drop values that were too long, so a 5 MB field is not sent back to the phone."""

@@ -12,28 +12,31 @@ from ..commands.probing import record_nik_probing
 from ..commands.registration import KEY_USED, register_worker
 from ..commands.worker_data import update_worker_data
 from ..domain import Conflict, DomainError
-from ..domain.bills import ALLOWED_MONTHS
-from ..domain.checklist import check_registration, check_update, income_hint
+from ..domain.checklist import (FORM_ORDER, check_registration, check_update, field_notes,
+                               income_hint, summary)
+from ..domain.statuses import BillStatus
 from ..domain.clock import utcnow
 from ..domain.inputs import form_digest, is_form_key, new_form_key
 from ..domain.nik import clean, validation_error
 from ..domain.status import membership_status
 from ..extensions import db, limiter
-from ..links import public_card_url, whatsapp_url
+from ..links import public_card_url, public_slip_url, whatsapp_url
 from ..models import Worker
-from ..pages import bill_page
-from ..queries.bills import recent_bills
+from ..queries.bills import month_choices, recent_bills, suggested_months
 from ..queries.dashboard import members_behind
 from ..queries.rates import load_rate_book
 from ..queries.receipts import recent_collections
 from ..queries.worker_changes import data_history, decided_heir_changes, pending_heir_change
 from ..queries.workers import (existing_member, registered_by, registration_key, search,
                                visible_worker)
-from ..web import current_actor, render_page, roles_required, see_other, show_next, today
+from ..web import (current_actor, render_page, roles_required, see_other, show_next, today,
+                   wants_fragment)
 from . import bp
 from .forms import CHOICES, BillForm, RegistrationForm, WorkerEditForm
 
 RESUBMIT_WINDOW = timedelta(minutes=15)
+# The form's fields that have a note of their own (the second occupation shares the first's).
+NOTED_FIELDS = tuple(name for name in FORM_ORDER if name != "occupation2")
 
 
 @bp.get("")
@@ -103,9 +106,20 @@ def _registration_page(form: RegistrationForm, result, hint, status: int = 200, 
                        first_worker=None):
     # The form's idempotency key: kept across a 422 so a corrected form is still one form.
     key = request.form.get("idempotency_key") if request.method == "POST" else None
+    submitted = request.method == "POST"
     return render_template("workers/new.html", choices=CHOICES, form=form, result=result,
                            income_hint=hint, error=error, first_worker=first_worker,
-                           registration_key=key if is_form_key(key) else new_form_key()), status
+                           registration_key=key if is_form_key(key) else new_form_key(),
+                           **_notes(form, result, submitted)), status
+
+
+def _notes(form: RegistrationForm, result, submitted: bool) -> dict:
+    """What to say next to each field and by the submit button (nothing before any input)."""
+    if result is None:
+        return dict(notes={}, summary=None)
+    raw = form.raw()
+    return dict(notes=field_notes(result, raw, submitted),
+                summary=summary(result, raw, submitted))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -166,7 +180,8 @@ def check():
     """The live checklist: htmx posts the form here as the agent types."""
     form = RegistrationForm()
     result, _ = _check(form)
-    return render_template("workers/_checklist.html", result=result, form=form)
+    return render_template("workers/_check.html", result=result, form=form,
+                           field_names=NOTED_FIELDS, **_notes(form, result, submitted=False))
 
 
 @bp.get("/<int:worker_id>")
@@ -178,15 +193,17 @@ def detail(worker_id: int):
 def _detail_page(worker_id: int, error=None, status: int = 200):
     worker = visible_worker(db.session, current_user, worker_id)
     card_url = public_card_url(worker.member_number)
-    return render_template("workers/detail.html", worker=worker,
-                           bills=recent_bills(db.session, worker.id),
-                           collections=recent_collections(db.session, worker.id),
-                           status=membership_status(worker.first_month, worker.paid_through, today()),
-                           months_choices=ALLOWED_MONTHS, error=error,
-                           pending_heir=pending_heir_change(db.session, worker.id),
+    bills = recent_bills(db.session, worker.id)
+    collections = recent_collections(db.session, worker.id)
+    latest = collections[0] if collections else None
+    return render_template("workers/detail.html", worker=worker, bills=bills,
+                           collections=collections,
+                           slip_url=public_slip_url(latest.receipt_number) if latest else None,
+                           error=error, pending_heir=pending_heir_change(db.session, worker.id),
                            heir_requests=decided_heir_changes(db.session, worker.id),
                            history=data_history(db.session, worker.id), card_url=card_url,
-                           card_share=whatsapp_url(worker.phone, card_url)), status
+                           card_share=whatsapp_url(worker.phone, card_url),
+                           **_billing(worker, bills)), status
 
 
 def _edit_page(worker: Worker, form: WorkerEditForm, result=None, status: int = 200):
@@ -223,6 +240,18 @@ def edit(worker_id: int):
                      lambda: _detail_page(worker.id))
 
 
+def _billing(worker: Worker, bills) -> dict:
+    """The worker page's payment card: the open code with its cash form, or the months to
+    choose from, each with its price (only for the agent who looks after the worker)."""
+    state = membership_status(worker.first_month, worker.paid_through, today())
+    mine = current_user.is_agent and current_user.id == worker.agent_id
+    open_bill = next((bill for bill in bills if bill.state == BillStatus.OPEN), None)
+    choices = month_choices(db.session, worker, today()) if mine and state.can_bill else []
+    return dict(status=state, mine=mine, open_bill=open_bill if mine else None,
+                choices=choices, suggested=suggested_months(choices, state.first_unpaid, today()),
+                lines=open_bill.lines if open_bill else [])
+
+
 @bp.post("/<int:worker_id>/bills")
 @roles_required("agent")
 def issue_bill(worker_id: int):
@@ -236,4 +265,10 @@ def issue_bill(worker_id: int):
         if error.status_code == 404:
             raise
         return _detail_page(worker_id, error=error.text, status=error.status_code)
-    return show_next(url_for("bills.show", code=bill.code), lambda: bill_page(bill))
+    if wants_fragment():
+        # The worker page stays: the new code and its cash form take the place of the
+        # months, so the agent types the amount without another screen.
+        worker = visible_worker(db.session, current_user, worker_id)
+        return render_template("workers/_billing.html", worker=worker,
+                               **_billing(worker, [bill]))
+    return see_other(url_for("bills.show", code=bill.code))

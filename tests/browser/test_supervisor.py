@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from browser.test_layout import assert_fits
-from browser.test_money import cash_of, issue_code, open_worker, rupiah_value
+from browser.test_money import amount_due, cash_of, issue_code, open_worker, rupiah_value
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip(
@@ -18,8 +18,7 @@ def collect_one_month(page, worker: str) -> tuple[str, int, str]:
     """Issue a 1-month code for `worker`, take the cash; returns (receipt, amount, public URL)."""
     open_worker(page, worker)
     issue_code(page, 1)
-    page.get_by_role("link", name="Terima uang untuk kode ini").click()
-    amount = rupiah_value(page.locator("#bill dd.big").inner_text())
+    amount = amount_due(page)
     page.locator("#amount").fill(str(amount))
     page.get_by_role("button", name="Uang sudah diterima, catat").click()
     expect(page.locator("#slip .state")).to_have_text("SAH")
