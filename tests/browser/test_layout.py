@@ -24,7 +24,8 @@ def assert_fits(page, shoot, step: str, widths=WIDTHS) -> None:
         assert not hidden, f"{step} at {width} px: a table hides {hidden} px of its columns"
         too_small = page.evaluate("""() => [...document.querySelectorAll(
                 'main button, main .button, main input:not([type=hidden]), main select, nav a')]
-            .filter(e => e.offsetParent !== null && e.type !== 'checkbox'
+            // a tick box or radio button is tapped through its label (test_field_ux measures it)
+            .filter(e => e.offsetParent !== null && e.type !== 'checkbox' && e.type !== 'radio'
                     && e.getBoundingClientRect().height < 43.5)
             .map(e => e.outerHTML.slice(0, 80))""")
         assert not too_small, f"{step} at {width} px: touch targets under 44 px: {too_small}"
