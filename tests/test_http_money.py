@@ -12,6 +12,7 @@ from helpers import (VALID, amount_of_bill, bill_code_from, collect_form, figure
                      public_slip_url, receipt_from, register, worker_id_from)
 from perisai.domain.clock import local_day_start_utc, local_today, utcnow
 from perisai.domain.codes import grouped, is_well_formed
+from perisai.domain.inputs import is_form_key
 from perisai.domain.months import add_months, month_of
 from perisai.domain.text import month_label
 from perisai.extensions import db
@@ -149,17 +150,23 @@ def test_bill_page_and_fragment(agent, bill):
     assert not is_full_page(body) and grouped(bill) in text_of(one(body, "#bill"))
 
 
-def test_issue_bill_with_htmx_answers_with_the_bill_page_in_one_round_trip(app, agent, worker):
+def test_issue_bill_with_htmx_answers_with_the_code_and_its_cash_form_in_place(app, agent, worker):
+    """One round trip and no new screen: the worker page's months card is replaced by the new
+    code, its amount and the cash form (issue 13); a plain form still gets 303 to the code."""
     token = csrf_token(agent, f"/workers/{worker}")
     response = agent.post(f"/workers/{worker}/bills", data={"months": "1", "csrf_token": token},
                           headers=HX)
     assert response.status_code == 200
     [saved] = load(app, Bill, worker_id=worker)
-    assert response.headers["HX-Push-Url"] == f"/bills/{saved.code}"
-    assert "HX-Redirect" not in response.headers and "HX-Request" in response.headers["Vary"]
+    assert "HX-Push-Url" not in response.headers and "HX-Redirect" not in response.headers
+    assert "HX-Request" in response.headers["Vary"]
     body = text(response)
-    # The whole bill page: the button swaps its <main> in.
-    assert is_full_page(body) and grouped(saved.code) in text_of(one(body, "main#main #bill"))
+    assert not is_full_page(body) and body.lstrip().startswith('<section class="card" id="billing">')
+    assert grouped(saved.code) in text_of(one(body, "#billing .code"))
+    cash = one(body, "#billing form.take-cash")
+    assert cash["action"] == "/collect"
+    assert field_value(cash, "code") == saved.code and is_form_key(field_value(cash, "idempotency_key"))
+    assert one(cash, 'input[name="amount"]')
 
 
 @pytest.mark.parametrize("months", ["2", "0", "-1", "24", "abc", "", "1.0", "1" * 5_000_000])

@@ -2,7 +2,7 @@
 import hashlib
 from datetime import timedelta
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from limits import parse_many
@@ -269,6 +269,8 @@ def issue_bill(worker_id: int):
         # The worker page stays: the new code and its cash form take the place of the
         # months, so the agent types the amount without another screen.
         worker = visible_worker(db.session, current_user, worker_id)
-        return render_template("workers/_billing.html", worker=worker,
-                               **_billing(worker, [bill]))
+        response = make_response(render_template("workers/_billing.html", worker=worker,
+                                                 **_billing(worker, [bill])))
+        response.vary.add("HX-Request")
+        return response
     return see_other(url_for("bills.show", code=bill.code))
