@@ -138,4 +138,4 @@ def test_the_worker_page_links_the_phone_and_whatsapp(client, auth):
     worker = worker_id_from(register(client))
     page = parse(client.get(f"/workers/{worker}"))
     assert one(page, 'a[href="tel:+6281234567890"]')
-    assert one(page, 'a[href^="https://wa.me/6281234567890?text="]')
+    assert one(page, '#card-share[href^="https://wa.me/6281234567890?text="]')

@@ -268,8 +268,8 @@ def test_the_worker_is_one_tap_away_by_phone_and_whatsapp(new_page, login, shoot
     [(phone,)] = live_server.query("SELECT phone FROM workers WHERE full_name = 'Asep Saepudin'")
     international = "62" + re.sub(r"\D", "", phone)[1:]
     expect(page.locator(f'a[href="tel:+{international}"]')).to_be_visible()
-    whatsapp = page.locator(f'a[href^="https://wa.me/{international}?text="]')
-    expect(whatsapp).to_be_visible()
+    # Before any payment WhatsApp sends the member card; after one, also the slip.
+    expect(page.locator(f'#card-share[href^="https://wa.me/{international}?text="]')).to_be_visible()
     page.locator('input[name="months"][value="1"]').check()
     page.get_by_role("button", name="Buat kode bayar").click()
     amount = re.sub(r"\D", "", page.locator("#bill .big").inner_text())
@@ -279,9 +279,10 @@ def test_the_worker_is_one_tap_away_by_phone_and_whatsapp(new_page, login, shoot
     share = page.locator(f'a[href^="https://wa.me/{international}?text="]')
     expect(share).to_have_count(1)
     assert slip_url in _unquote(share.get_attribute("href"))
-    # The worker page again: its WhatsApp message now carries the latest slip.
+    # The worker page again: its WhatsApp button now carries the latest slip.
     worker_id = live_server.query("SELECT id FROM workers WHERE full_name = 'Asep Saepudin'")[0][0]
     page.goto(f"/workers/{worker_id}")
+    whatsapp = page.locator(f'#slip-share[href^="https://wa.me/{international}?text="]')
     assert slip_url in _unquote(whatsapp.get_attribute("href"))
     shoot(page, "worker-contact", full_page=False)
 
