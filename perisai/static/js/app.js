@@ -52,7 +52,7 @@
     copy.removeAttribute("id");
     copy.classList.add("print-measure");
     document.body.appendChild(copy);
-    var mm = Math.ceil(copy.getBoundingClientRect().height * 25.4 / 96) + 4 + 2;  // + margins
+    var mm = Math.ceil(copy.getBoundingClientRect().height * 25.4 / 96) + 4;  // + the 2 mm margins
     copy.remove();
     if (!pageSheet) {
       pageSheet = new CSSStyleSheet();
