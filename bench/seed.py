@@ -894,7 +894,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("set SECRET_KEY (and AUDIT_KEY if the app uses one) as the app runs with: "
                      "the audit events are keyed with it")
     from perisai import create_app
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url})
+    # The seeder makes no links; the production check wants a public address all the same.
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url,
+                      "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1"})
     password = args.password or secrets.token_urlsafe(12)
     with app.app_context():
         from sqlalchemy import inspect
