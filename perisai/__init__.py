@@ -46,11 +46,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     passwords.configure(app.config.get("PASSWORD_HASH_METHOD"))
 
     # One blueprint per URL root: the folder follows the address.
-    from . import (admin, auth, bills, collect, dashboard, deposits, heir_changes, public, receipts,
-                   reports, reversals, supervisor, workers)
+    from . import (admin, auth, bills, collect, complaints, dashboard, deposits, heir_changes,
+                   public, receipts, reports, reversals, supervisor, workers)
     for blueprint in (auth.bp, dashboard.bp, workers.bp, bills.bp, collect.bp, receipts.bp,
                       deposits.bp, reversals.bp, heir_changes.bp, supervisor.bp, public.bp,
-                      admin.bp, reports.bp):
+                      admin.bp, reports.bp, complaints.bp):
         app.register_blueprint(blueprint)
 
     from . import cli, errors, templating, security

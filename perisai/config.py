@@ -104,6 +104,7 @@ DEFAULTS = {
     # than refusing logins and public lookups.
     "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_PUBLIC": "30 per minute",
+    "RATELIMIT_COMPLAINT": "5 per hour",  # filing a complaint (reading a ticket is PUBLIC)
     "RATELIMIT_LOGIN": "10 per minute",
     # Different NIKs one agent may look up with the registration check (which says whether,
     # and in its own branch by whom, a NIK is registered): a busy registration day stays far

@@ -13,8 +13,8 @@ from .domain.clock import ZONES, utcnow
 from .domain.rates import MonthPrice
 from .domain.sponsored_list import SPONSOR_CODES
 from .domain.status import MembershipStatus, membership_status
-from .domain.statuses import (STORED_BILL_STATUSES, BillStatus, DepositStatus, HeirChangeStatus,
-                              LedgerKind, ReversalStatus, Role)
+from .domain.statuses import (STORED_BILL_STATUSES, BillStatus, ComplaintStatus, DepositStatus,
+                              HeirChangeStatus, LedgerKind, ReversalStatus, Role)
 from .extensions import db
 
 
@@ -123,6 +123,9 @@ class Worker(db.Model):
         Index("ix_workers_agent_registered", "agent_id", "registered_at"),
         Index("ix_workers_branch_registered_agent", "branch_id", "registered_at", "agent_id"),
         Index("ix_workers_id_first_month", "id", "first_month"),
+        # The search by any part of a name, phone or NIK uses trigram indexes the migration
+        # makes per database (pg_trgm on PostgreSQL, the FTS5 table `worker_search` on
+        # SQLite), outside this metadata.
     )
 
     def status_on(self, today: date) -> MembershipStatus:
@@ -151,6 +154,8 @@ class Membership(db.Model):
         # An agent's registrations of a month, with their programs, from the index alone.
         Index("ix_memberships_agent_registered", "agent_id", "registered_at", "programs"),
         Index("ix_memberships_worker_registered", "worker_id", "registered_at"),
+        # A branch's re-registrations (an integrity flag): the few renewals, by time.
+        Index("ix_memberships_branch_renewal", "branch_id", "renewal", "registered_at"),
     )
 
 
@@ -592,3 +597,36 @@ class LoginSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Complaint(db.Model):
+    """A worker's report of a problem (cash not deposited, a wrong slip…), tied to the agent
+    concerned and the branch that agent belongs to. The ticket is the worker's key to it."""
+    __tablename__ = "complaints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(16), unique=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
+    collection_id: Mapped[int | None] = mapped_column(ForeignKey("collections.id"))
+    message: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default=ComplaintStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolution_note: Mapped[str | None] = mapped_column(String(500))
+
+    worker: Mapped[Worker] = relationship()
+    agent: Mapped[User] = relationship(foreign_keys=[agent_id])
+    branch: Mapped[Branch] = relationship()
+    collection: Mapped[Collection | None] = relationship()
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+
+    __table_args__ = (
+        CheckConstraint(one_of("status", ComplaintStatus), name="known_status"),
+        CheckConstraint("status = 'open' OR (resolved_at IS NOT NULL AND resolution_note IS NOT NULL)",
+                        name="resolved_with_note"),
+        Index("ix_complaints_branch_status_time", "branch_id", "status", "created_at"),
+        Index("ix_complaints_agent_status", "agent_id", "status"),
+    )

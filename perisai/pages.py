@@ -16,6 +16,7 @@ from .extensions import db
 from .links import public_slip_url, qr_svg
 from .models import Bill, Collection
 from .queries import admin as admin_queries
+from .queries import complaints as complaint_queries
 from .queries import supervision
 from .queries.dashboard import agent_dashboard
 from .queries.deposits import near_duplicates, panel_for_agent, pending_deposits
@@ -117,6 +118,17 @@ def agents_page(error=None, status: int = 200):
                        page=page, pages=pages, rows=rows, sort=sort, sorts=supervision.SORTS,
                        branch=current_user.branch, error=error,
                        next_url=url_for("supervisor.agents"), now=utcnow(), **supervisor_queue())
+
+
+def complaints_page(error=None, status: int = 200):
+    """The branch's complaints: open ones (oldest first) or, with `show=resolved`, the closed."""
+    show = "resolved" if request.args.get("show") == "resolved" else "open"
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
+    items, has_next = complaint_queries.branch_complaints(db.session, current_user.branch_id,
+                                                          show=show, page=page)
+    return render_page("supervisor/complaints.html", "supervisor/_complaints.html", status=status,
+                       complaints=items, has_next=has_next, page=page, show=show, error=error,
+                       open_count=complaint_queries.open_count(db.session, current_user.branch_id))
 
 
 def admin_home_page():

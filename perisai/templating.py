@@ -14,12 +14,12 @@ from flask_wtf.csrf import generate_csrf
 from .domain.checklist import CHANGE_LABELS
 from .domain.clock import HEAD_OFFICE_ZONE, ZONE_LABELS, to_local
 from .domain.codes import grouped
-from .domain.flags import FLAG_LABELS
+from .domain.flags import FLAG_EXPLANATIONS, FLAG_LABELS, INTEGRITY_FLAGS
 from .domain.inputs import new_form_key, whatsapp_number
 from .domain.nik import masked
 from .domain.occupations import label as occupation_label
-from .domain.statuses import (BILL_LABELS, DEPOSIT_LABELS, HEIR_CHANGE_LABELS, LEDGER_LABELS,
-                              REVERSAL_LABELS)
+from .domain.statuses import (BILL_LABELS, COMPLAINT_LABELS, DEPOSIT_LABELS, HEIR_CHANGE_LABELS,
+                              LEDGER_LABELS, REVERSAL_LABELS)
 from .domain.text import rupiah
 from .i18n import localize, month_name, translations
 from .links import public_card_url, public_link, whatsapp_url
@@ -43,7 +43,8 @@ def init_app(app: Flask) -> None:
         occupation=lambda code: localize(occupation_label(code)), local_time=local_time,
         date_id=lambda d: d.strftime("%d-%m-%Y") if isinstance(d, date) else "–",
         tr=localize, held_for=held_for, wa_number=whatsapp_number,
-        local_date=lambda moment, zone=None: to_local(moment, zone or _user_zone()).strftime("%d-%m-%Y"))
+        local_date=lambda moment, zone=None: (to_local(moment, zone or _user_zone())
+                                              .strftime("%d-%m-%Y") if moment else "–"))
     app.jinja_env.globals.update(
         static_url=static_url, csrf_token=generate_csrf, get_locale=get_locale,
         public_link=public_link,
@@ -52,7 +53,9 @@ def init_app(app: Flask) -> None:
         agent_flag_labels=FLAG_LABELS, ledger_kind_labels=LEDGER_LABELS,
         heir_change_status_labels=HEIR_CHANGE_LABELS, change_labels=CHANGE_LABELS,
         change_value=change_value, program_names=program_names, whatsapp_url=whatsapp_url,
-        card_link=public_card_url)
+        card_link=public_card_url,
+        complaint_status_labels=COMPLAINT_LABELS,
+        flag_explanations=FLAG_EXPLANATIONS, flag_order=INTEGRITY_FLAGS)
     _install_fast_gettext(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -95,9 +95,16 @@ MATRIX: dict[str, dict[str, Case]] = {
         "POST": Case("/collect", (302, 303, 409, 409, 403, 403, 403),
                      {"code": "{open_code}", "amount": "{open_amount}", "idempotency_key": "{fresh_key}"}),
     },
+    "/receipts": {"GET": Case("/receipts?day={today}", AGENTS_ONLY)},
     "/receipts/<number>": {"GET": Case("/receipts/{receipt}", OWNER_AND_BRANCH_SUPERVISOR)},
     "/supervisor": {"GET": Case("/supervisor", SUPERVISORS_ONLY)},
     "/supervisor/agents": {"GET": Case("/supervisor/agents", SUPERVISORS_ONLY)},
+    "/supervisor/complaints": {"GET": Case("/supervisor/complaints", SUPERVISORS_ONLY)},
+    "/supervisor/integrity": {"GET": Case("/supervisor/integrity", SUPERVISORS_ONLY)},
+    "/complaints/<int:complaint_id>/resolve": {
+        "POST": Case("/complaints/{complaint_id}/resolve", BRANCH_SUPERVISOR_DECIDES,
+                     {"note": "Sudah dicek, uang disetor."}),
+    },
     "/supervisor/agents/<username>": {
         "GET": Case("/supervisor/agents/agent1", (302, 403, 403, 403, 200, 404, 403)),
     },
@@ -180,6 +187,12 @@ MATRIX: dict[str, dict[str, Case]] = {
     "/sponsored": {"GET": Case("/sponsored?nik=3273015208950007", EVERYONE_200)},
     "/card/<token>": {"GET": Case("/card/{card_token}", EVERYONE_200)},
     "/program": {"GET": Case("/program", EVERYONE_200)},
+    "/complaint": {
+        "GET": Case("/complaint?receipt={receipt}", EVERYONE_200),
+        "POST": Case("/complaint", (303,) * 7, {"receipt": "{receipt}", "birth_date": "1995-08-12",
+                                                 "message": "Uang saya belum disetor agen."}),
+    },
+    "/complaint/<ticket>": {"GET": Case("/complaint/{ticket}", EVERYONE_200)},
 }
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -285,9 +298,18 @@ def extend_world(client, world: World) -> None:
     app = client.application
     with app.app_context():
         session = db.session
+        from perisai.commands import SYSTEM
+        from perisai.commands.complaints import file_complaint
+        from perisai.models import Collection
+        paid = session.scalars(select(Collection).where(
+            Collection.receipt_number == world["receipt"])).one()
+        complaint = file_complaint(session, worker=paid.worker, collection=paid,
+                                   message="Uang saya belum disetor agen.", phone=None,
+                                   actor=SYSTEM)
         world.update(
             deposit_id=session.scalar(select(Deposit.id).where(Deposit.reference == "BRI-001")),
             reversal_id=session.scalar(select(Reversal.id)),
+            complaint_id=complaint.id, ticket=complaint.ticket,
             agent2_id=session.scalar(select(User.id).where(User.username == "agent2")),
             branch_id=session.scalar(select(Branch.id).where(Branch.code == "BDG01")),
             reversed_receipt=second)

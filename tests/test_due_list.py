@@ -90,7 +90,7 @@ def test_pages_of_the_due_list_cover_everyone_once(app, client, auth):
     auth.logout()
     auth.login("supervisor1")
     html = client.get("/workers?due=1").get_data(as_text=True)
-    assert "Cari nama, NIK atau nomor peserta" in html
+    assert "Cari nama, nomor HP" in html
 
 
 def test_dashboard_without_more_has_no_link(app, client, auth):

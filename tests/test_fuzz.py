@@ -327,7 +327,8 @@ GENERIC_SKIP = {"/admin/sponsored","/login", "/workers/new", "/workers/new/check
 DISPLAY_PAGES = ("/", "/supervisor", "/workers/{worker_id}", "/supervisor/agents", "/supervisor/agents/agent1",
                  "/receipts/{receipt}", "/receipts/{reversed_receipt}", "/admin/users", "/admin/branches",
                  "/admin/users/{agent2_id}", "/admin/branches/{branch_id}", "/admin/rates",
-                 "/reports/collections.csv?branch=BDG01&from={month_start}&to={today}")
+                 "/reports/collections.csv?branch=BDG01&from={month_start}&to={today}",
+                 "/supervisor/complaints?show=resolved", "/complaint/{ticket}")
 
 
 STORED_SCRIPT = "<script>alert(1)</script> Catatan"
@@ -344,6 +345,7 @@ STORES_TEXT: dict[str, list[str]] = {
     "/admin/branches/<int:branch_id>": ["branches.name"],
     "/heir-changes/<int:heir_change_id>/approve": ["heir_changes.decision_note"],
     "/heir-changes/<int:heir_change_id>/reject": ["heir_changes.decision_note"],
+    "/complaints/<int:complaint_id>/resolve": ["complaints.resolution_note"],
 }
 # Stored but shown on no page once decided (none at present; a rule listed here must never be
 # shown escaped, so the list cannot go stale).

@@ -71,3 +71,12 @@ class LateReview(StrEnum):
     for a supervisor's look: an offline entry is also a way to backdate cash."""
     PENDING = "pending"
     SEEN = "seen"
+
+
+class ComplaintStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+COMPLAINT_LABELS = {ComplaintStatus.OPEN: N_("Diterima, sedang ditangani kantor cabang"),
+                    ComplaintStatus.RESOLVED: N_("Selesai")}

@@ -15,3 +15,11 @@ class StatusForm(FlaskForm):
 
 class SponsoredForm(FlaskForm):
     nik = StringField("NIK")
+
+
+class ComplaintForm(FlaskForm):
+    receipt = StringField("Nomor kuitansi")
+    member = StringField("Nomor peserta")
+    birth_date = StringField("Tanggal lahir")
+    message = StringField("Pesan")
+    phone = StringField("Nomor HP")

@@ -20,6 +20,7 @@ from ..extensions import db, limiter
 from ..links import (member_from_card_token, public_card_url, public_slip_url, qr_svg,
                      receipt_from_token)
 from ..models import Collection
+from ..queries.cash_state import cash_state
 from ..queries.receipts import (by_number, is_reversed, member_for_check, receipt_for_worker,
                                 worker_by_nik)
 from ..queries.sponsorship import entries_for
@@ -36,8 +37,10 @@ def _public_limit():
 
 
 def _slip_context(collection: Collection, public_url: str) -> dict:
+    reversed_ = is_reversed(db.session, collection)
     return dict(collection=collection, bill=collection.bill, lines=collection.bill.lines,
-                reversed=is_reversed(db.session, collection), qr=qr_svg(public_url))
+                reversed=reversed_, qr=qr_svg(public_url),
+                cash=None if reversed_ else cash_state(db.session, collection))
 
 
 def _forget_personal_input(form, number_field: str) -> None:

@@ -18,6 +18,7 @@ from ..domain.statuses import DepositStatus, LateReview, Role
 from ..models import (AgentAccount, AgentDay, AgentMonth, Branch, Collection, Deposit,
                       LedgerEntry, Reversal, User, Worker)
 from . import reversed_collection_ids
+from .integrity import integrity_findings
 
 SORTS = {"worst": N_("Paling perlu perhatian"), "cash": N_("Uang di tangan"), "age": N_("Lama ditahan"),
          "collected": N_("Terkumpul bulan ini"), "registrations": N_("Pendaftaran bulan ini"),
@@ -46,6 +47,8 @@ class AgentRow:
     collected_month: int = 0
     pending_deposits: int = 0
     flags: tuple[str, ...] = field(default_factory=tuple)
+    # integrity flag -> the workers behind it (ids), for the agent's page
+    integrity: dict[str, list[int]] = field(default_factory=dict)
 
     def held_hours(self, now: datetime) -> float | None:
         if not self.cash_on_hand or self.oldest_undeposited_at is None:
@@ -91,6 +94,9 @@ def agent_rows(session: Session, branch: Branch, today: date, *, sort: str = "wo
         select(deposit_agent, func.count(Deposit.id))
         .where(Deposit.branch_id == branch.id, Deposit.status == DepositStatus.PENDING, *one)
         .group_by(deposit_agent)).all())
+    # One agent's page shows every integrity flag; the branch's pages the cheap ones.
+    findings = integrity_findings(session, branch, today, agent_id=only[0].id if only else None,
+                                  now=now, light=not only)
     inactive_before = inactive_threshold(today, branch.timezone)
     cash_limit = branch.cash_limit
     rows = []
@@ -103,10 +109,12 @@ def agent_rows(session: Session, branch: Branch, today: date, *, sort: str = "wo
             oldest_undeposited_at=oldest, last_activity_at=last,
             registrations_month=registrations or 0, collections_month=count or 0,
             collected_month=total or 0, pending_deposits=pending.get(agent_id, 0),
+            integrity=dict(findings.get(agent_id, {})),
             flags=agent_flags(cash_on_hand=cash, oldest_undeposited_at=oldest,
                               last_activity_at=last, created_at=created_at,
                               cash_limit=cash_limit, now=now,
-                              inactive_before=inactive_before, active=active)))
+                              inactive_before=inactive_before, active=active,
+                              integrity=tuple(findings.get(agent_id, {})))))
     return sort_rows(rows, sort)
 
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from ..domain import DomainError
 from ..domain.checklist import ExistingMember
+from ..domain.search import SearchQuery, fts_phrase, like_escape, parse_search
 from ..domain.status import LAPSED, lapsed_on, membership_status
-from ..models import RegistrationKey, User, Worker
+from ..models import Collection, RegistrationKey, User, Worker
 
 
 def scoped(user: User):
@@ -32,21 +33,75 @@ def visible_worker(session: Session, user: User, worker_id: int) -> Worker:
     return worker
 
 
+CANDIDATE_CAP = 2000  # above this many index hits, walking the scope's names in order is cheaper
+
+
 def search(session: Session, user: User, q: str, page: int, per_page: int) -> tuple[list[Worker], bool]:
-    """Digits find a NIK or member number exactly; text finds names that start with it."""
+    """Workers in the caller's scope matching any part of a name, a part of a phone number, the
+    last 4+ digits of a NIK, a member number or a receipt number; in name order, a page at a time.
+
+    PostgreSQL answers the parts from trigram indexes (pg_trgm). SQLite first asks its FTS5
+    trigram table for the matching workers of every scope; when a part is so common that the
+    table returns more than CANDIDATE_CAP of them, it walks the scope's name index instead, which
+    finds a page of such common matches after a few rows."""
+    wanted = parse_search(q)
     query = scoped(user)
-    q = " ".join((q or "").split())[:60]
-    digits = q.replace(" ", "")
-    if digits.isdigit() and len(digits) == 16:
-        query = query.where(Worker.nik == digits)
-    elif digits.isdigit() and len(digits) == 11:
-        query = query.where(Worker.member_number == digits)
-    elif q:
-        key = q.lower()
+    if wanted.too_few_digits:
+        return [], False
+    if wanted.name_prefix_only:
+        key = wanted.text
         query = query.where(Worker.name_key >= key, Worker.name_key < key + "\uffff")
+    elif not wanted.is_empty:
+        exact = _exact_matches(session, wanted)
+        parts = _part_condition(wanted)
+        candidates = _trigram_candidates(session, wanted)
+        if candidates is not None:
+            query = query.where(Worker.id.in_(candidates | exact), parts | Worker.id.in_(exact))
+        else:
+            query = query.where(or_(parts, Worker.id.in_(exact)) if exact else parts)
     rows = session.scalars(query.order_by(Worker.name_key, Worker.id)
                            .offset((page - 1) * per_page).limit(per_page + 1)).all()
     return rows[:per_page], len(rows) > per_page
+
+
+def _part_condition(wanted: SearchQuery):
+    if wanted.text:
+        return Worker.name_key.like(f"%{like_escape(wanted.text)}%", escape="\\")
+    return or_(Worker.phone.like(f"%{like_escape(wanted.phone_digits)}%", escape="\\"),
+               Worker.nik.like(f"%{like_escape(wanted.digits)}", escape="\\"))
+
+
+def _exact_matches(session: Session, wanted: SearchQuery) -> set[int]:
+    """Workers a whole number names: a member number, a receipt, a NIK (unique indexes)."""
+    found: set[int] = set()
+    if wanted.member_number:
+        found.update(session.scalars(select(Worker.id).where(
+            Worker.member_number == wanted.member_number)))
+    if wanted.receipt_number:
+        found.update(session.scalars(select(Collection.worker_id).where(
+            Collection.receipt_number == wanted.receipt_number)))
+    if wanted.nik:
+        found.update(session.scalars(select(Worker.id).where(Worker.nik == wanted.nik)))
+    return found
+
+
+def _trigram_candidates(session: Session, wanted: SearchQuery) -> set[int] | None:
+    """SQLite: the workers whose name (or phone, NIK) contains the part, from the FTS5 trigram
+    table; None on PostgreSQL (its trigram indexes serve the query itself) or when there are
+    too many to be worth it."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    if wanted.text:
+        match = f"name_key : {fts_phrase(wanted.text)}"
+    else:
+        match = f"{{phone nik}} : {fts_phrase(wanted.digits)}"
+        if wanted.phone_digits != wanted.digits:
+            match = f"({match}) OR (phone : {fts_phrase(wanted.phone_digits)})"
+    ids = session.execute(text("SELECT rowid FROM worker_search WHERE worker_search MATCH :m"
+                               " LIMIT :cap"), {"m": match, "cap": CANDIDATE_CAP + 1}).scalars().all()
+    if len(ids) > CANDIDATE_CAP:
+        return None
+    return set(ids)
 
 
 def existing_member(session: Session, nik: str, today: date,

@@ -1,4 +1,7 @@
-"""The slip (agent's and supervisor's view) and the agent's request to reverse a payment."""
+"""The agent's receipts of a day, the slip (agent's and supervisor's view) and the agent's request
+to reverse a payment."""
+from datetime import timedelta
+
 from flask import flash, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -7,11 +10,31 @@ from ..commands import reversals
 from ..domain import DomainError
 from ..extensions import db
 from ..pages import receipt_page
-from ..queries.receipts import own_receipt, visible_receipt
-from ..web import current_actor, roles_required, see_other, wants_fragment
+from ..domain.inputs import parse_iso_date
+from ..queries.receipts import own_receipt, receipts_of_day, visible_receipt
+from ..web import (branch_zone, current_actor, render_page, roles_required, see_other, today,
+                   wants_fragment)
 from . import bp
 
 REQUESTED = _l("Permintaan pembatalan dikirim ke pengawas. Pembayaran tetap sah sampai disetujui.")
+
+
+@bp.get("")
+@roles_required("agent")
+def index():
+    """The agent's receipts of a day (today by default), each linking to its slip to reprint."""
+    raw = (request.args.get("day") or "")[:10]
+    day = parse_iso_date(raw) if raw else today()
+    if day is None or day > today():
+        raise DomainError("Tanggal tidak dikenali. Pilih hari ini atau hari sebelumnya.",
+                          status_code=422)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
+    receipts, has_next, count, total = receipts_of_day(db.session, current_user.id, day,
+                                                       branch_zone(), page=page)
+    return render_page("receipts/index.html", "receipts/_day.html", day=day, today=today(),
+                       receipts=receipts, has_next=has_next, page=page, count=count, total=total,
+                       previous_day=day - timedelta(days=1),
+                       next_day=day + timedelta(days=1) if day < today() else None)
 
 
 @bp.get("/<number>")

@@ -13,9 +13,10 @@ from ..domain import DomainError
 from ..domain.clock import utcnow
 from ..domain.months import add_months, month_of
 from ..extensions import db
-from ..pages import agent_statement, agents_page, supervisor_home_page, supervisor_queue
+from ..pages import agent_statement, agents_page, complaints_page, supervisor_home_page, supervisor_queue
 from ..queries import supervision
 from ..queries.incentives import monthly_incentives
+from ..queries.integrity import branch_integrity, flag_members
 from ..web import current_actor, render_page, roles_required, see_other, today
 from . import bp
 
@@ -30,6 +31,21 @@ def home():
 @roles_required("supervisor")
 def agents():
     return agents_page()
+
+
+@bp.get("/complaints")
+@roles_required("supervisor")
+def complaints():
+    return complaints_page()
+
+
+@bp.get("/integrity")
+@roles_required("supervisor")
+def integrity():
+    """Every integrity flag of the branch, the agents behind each, linking to their members."""
+    branch = current_user.branch
+    return render_page("supervisor/integrity.html", "supervisor/integrity.html",
+                       branch=branch, flags=branch_integrity(db.session, branch, today()))
 
 
 @bp.get("/agents/<username>")
@@ -50,6 +66,7 @@ def agent(username: str):
     return render_page("supervisor/agent.html", "supervisor/_statement.html", status=status,
                        agent=agent, row=row, statement=statement, error=error,
                        incentives=[i for i in incentives if i is not None],
+                       flag_members=flag_members(db.session, row.integrity),
                        raw_from=(request.args.get("from") or "")[:20],
                        raw_to=(request.args.get("to") or "")[:20], now=utcnow(),
                        late=supervision.late_collections(db.session, agent.id,

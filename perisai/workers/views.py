@@ -18,6 +18,7 @@ from ..domain.statuses import BillStatus
 from ..domain.clock import utcnow
 from ..domain.inputs import form_digest, is_form_key, new_form_key
 from ..domain.nik import clean, validation_error
+from ..domain.search import parse_search
 from ..domain.status import membership_status
 from ..extensions import db, limiter
 from ..links import public_card_url, public_slip_url, whatsapp_url
@@ -53,7 +54,8 @@ def index():
     workers, has_next = search(db.session, current_user, q, page,
                                current_app.config["WORKERS_PER_PAGE"])
     return render_page("workers/index.html", "workers/_results.html", q=q, page=page,
-                       workers=workers, has_next=has_next, today=today())
+                       workers=workers, has_next=has_next, today=today(),
+                       short_digits=parse_search(q).too_few_digits)
 
 
 NIK_SEEN_KEY = "perisai/nik-seen/{agent}/{nik}"

@@ -1,0 +1,169 @@
+"""The integrity flags of a branch's agents, each with the members behind it.
+
+A fixed number of statements per branch (or per agent), each bounded by a window of recent
+registrations (`INTEGRITY_WINDOW_DAYS`) and read from an index that leads with the branch (or
+the agent) and the time, so the cost follows recent registrations, not the whole history.
+
+Three flags are cheap enough for every supervisor page (`LIGHT`): open complaints, the month-end
+bursts (read from the agents' month counts) and re-registrations (the few renewals, from an index
+that leads with them). The two that read every recent registration, members sharing a phone and
+members who never paid, are worked out on the integrity page (`/supervisor/integrity`) and on
+one agent's page, where the agent's own index keeps them small."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from ..domain.clock import local_day_start_utc, utcnow
+from ..domain.flags import (BURST_LAST_DAYS, BURST_MARGIN, INTEGRITY_WINDOW_DAYS,
+                            NEVER_PAID_AFTER_DAYS, SHARED_PHONE_MIN, bonus_burst_flag,
+                            never_paid_flag)
+from ..domain.months import add_months, month_of
+from ..domain.statuses import ComplaintStatus
+from ..models import AgentMonth, Branch, Complaint, Membership, Worker
+from .incentives import _schemes_for
+
+MEMBERS_SHOWN = 50  # per flag and agent
+
+Findings = dict[int, dict[str, list[int]]]  # agent id -> flag -> worker ids behind it
+
+
+LIGHT = ("complaints", "bonus_burst", "re_registered")
+
+
+def integrity_findings(session: Session, branch: Branch, today: date, *,
+                       agent_id: int | None = None, now: datetime | None = None,
+                       light: bool = False) -> Findings:
+    """Every integrity flag of the branch's agents (or of one agent); with `light`, only the
+    ones cheap enough for every page."""
+    now = now or utcnow()
+    zone = branch.timezone
+    since = local_day_start_utc(today - timedelta(days=INTEGRITY_WINDOW_DAYS), zone)
+    found: Findings = defaultdict(lambda: defaultdict(list))
+
+    def add(agent: int, flag: str, worker_id: int) -> None:
+        members = found[agent][flag]
+        if len(members) < MEMBERS_SHOWN and worker_id not in members:
+            members.append(worker_id)
+
+    only_agent = (lambda column: [column == agent_id]) if agent_id is not None else (lambda c: [])
+
+    for agent, worker_id in session.execute(
+            select(Complaint.agent_id, Complaint.worker_id)
+            .where(Complaint.branch_id == branch.id, Complaint.status == ComplaintStatus.OPEN,
+                   *only_agent(Complaint.agent_id))
+            .order_by(Complaint.created_at)):
+        add(agent, "complaints", worker_id)
+
+    if not light:
+        _shared_phones(session, branch, since, agent_id, add)
+        _never_paid(session, branch, now, agent_id, add)
+
+    _bonus_bursts(session, branch, today, add, only_agent)
+
+    # A lapsed member registered again by the agent who had registered it before.
+    earlier = aliased(Membership)
+    for agent, worker_id in session.execute(
+            select(Membership.agent_id, Membership.worker_id)
+            .where(Membership.branch_id == branch.id, Membership.renewal.is_(True),
+                   Membership.registered_at >= since, *only_agent(Membership.agent_id))
+            .where(select(earlier.id).where(
+                earlier.worker_id == Membership.worker_id, earlier.agent_id == Membership.agent_id,
+                earlier.registered_at < Membership.registered_at).exists())):
+        add(agent, "re_registered", worker_id)
+    return found
+
+
+def _recent_registrations(branch: Branch, agent_id: int | None):
+    """Workers registered in the window: the agent's (its index) or the branch's."""
+    if agent_id is not None:
+        return (Worker.agent_id == agent_id,)
+    return (Worker.branch_id == branch.id,)
+
+
+def _shared_phones(session: Session, branch: Branch, since: datetime, agent_id: int | None,
+                   add) -> None:
+    """Many members on one number: phones that at least SHARED_PHONE_MIN of the recent
+    registrations (of the branch, or of the agent) share, and those members."""
+    scope = _recent_registrations(branch, agent_id)
+    crowded = (select(Worker.phone).where(*scope, Worker.registered_at >= since)
+               .group_by(Worker.phone).having(func.count() >= SHARED_PHONE_MIN))
+    for agent, worker_id in session.execute(
+            select(Worker.agent_id, Worker.id)
+            .where(*scope, Worker.registered_at >= since, Worker.phone.in_(crowded))
+            .order_by(Worker.phone, Worker.id)):
+        add(agent, "shared_phone", worker_id)
+
+
+def _never_paid(session: Session, branch: Branch, now: datetime, agent_id: int | None,
+                add) -> None:
+    """Registered 45-135 days ago and never paid: per agent, flagged when enough are."""
+    due_before = now - timedelta(days=NEVER_PAID_AFTER_DAYS)
+    period_start = due_before - timedelta(days=INTEGRITY_WINDOW_DAYS)
+    registered: dict[int, int] = defaultdict(int)
+    unpaid: dict[int, list[int]] = defaultdict(list)
+    for agent, worker_id, paid_through in session.execute(
+            select(Worker.agent_id, Worker.id, Worker.paid_through)
+            .where(*_recent_registrations(branch, agent_id), Worker.registered_at >= period_start,
+                   Worker.registered_at < due_before)):
+        registered[agent] += 1
+        if paid_through is None:
+            unpaid[agent].append(worker_id)
+    for agent, workers in unpaid.items():
+        if never_paid_flag(len(workers), registered[agent]):
+            for worker_id in workers:
+                add(agent, "never_paid", worker_id)
+
+
+def _bonus_bursts(session: Session, branch: Branch, today: date, add, only_agent) -> None:
+    """Months (this one and the two before) whose registrations are just at the bonus threshold
+    and got there only in the month's last days. The agent's months are kept as counts, so only
+    the few candidates are looked at member by member."""
+    this_month = month_of(today)
+    months = [add_months(this_month, -i) for i in range(3)]
+    thresholds = {month: scheme.bonus_min_new_members
+                  for month, scheme in zip(months, _schemes_for(session, months)) if scheme}
+    if not thresholds:
+        return
+    low, high = min(thresholds.values()), max(thresholds.values()) + BURST_MARGIN
+    zone = branch.timezone
+    for agent, month, count in session.execute(
+            select(AgentMonth.agent_id, AgentMonth.month, AgentMonth.registrations)
+            .where(AgentMonth.branch_id == branch.id, AgentMonth.month.in_(list(thresholds)),
+                   AgentMonth.registrations.between(low, high), *only_agent(AgentMonth.agent_id))):
+        end = local_day_start_utc(add_months(month, 1), zone)
+        late_start = local_day_start_utc(add_months(month, 1) - timedelta(days=BURST_LAST_DAYS), zone)
+        late = session.execute(
+            select(Membership.worker_id).where(
+                Membership.agent_id == agent, Membership.branch_id == branch.id,
+                and_(Membership.registered_at >= late_start, Membership.registered_at < end))
+            .order_by(Membership.registered_at)).scalars().all()
+        if bonus_burst_flag(count, len(late), thresholds[month]):
+            for worker_id in late:
+                add(agent, "bonus_burst", worker_id)
+
+
+def flag_members(session: Session, findings: dict[str, list[int]]) -> dict[str, list[Worker]]:
+    """The workers behind one agent's flags, for its page (one query)."""
+    ids = {worker_id for members in findings.values() for worker_id in members}
+    if not ids:
+        return {}
+    workers = {w.id: w for w in session.scalars(select(Worker).where(Worker.id.in_(ids)))}
+    return {flag: [workers[i] for i in members if i in workers]
+            for flag, members in findings.items()}
+
+
+def branch_integrity(session: Session, branch: Branch, today: date) -> dict[str, list[tuple]]:
+    """flag -> [(agent, worker count)] for the integrity page, most members first."""
+    from ..models import User
+    findings = integrity_findings(session, branch, today)
+    agents = {u.id: u for u in session.scalars(select(User).where(User.id.in_(list(findings))))} \
+        if findings else {}
+    by_flag: dict[str, list[tuple]] = defaultdict(list)
+    for agent_id, flags in findings.items():
+        for flag, members in flags.items():
+            by_flag[flag].append((agents[agent_id], len(members)))
+    return {flag: sorted(rows, key=lambda r: (-r[1], r[0].username)) for flag, rows in by_flag.items()}
