@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select, text as sql
 from sqlalchemy.orm import Session
 
 from ..domain import DomainError
@@ -97,7 +97,7 @@ def _trigram_candidates(session: Session, wanted: SearchQuery) -> set[int] | Non
         match = f"{{phone nik}} : {fts_phrase(wanted.digits)}"
         if wanted.phone_digits != wanted.digits:
             match = f"({match}) OR (phone : {fts_phrase(wanted.phone_digits)})"
-    ids = session.execute(text("SELECT rowid FROM worker_search WHERE worker_search MATCH :m"
+    ids = session.execute(sql("SELECT rowid FROM worker_search WHERE worker_search MATCH :m"
                                " LIMIT :cap"), {"m": match, "cap": CANDIDATE_CAP + 1}).scalars().all()
     if len(ids) > CANDIDATE_CAP:
         return None
