@@ -34,7 +34,7 @@ INDONESIAN = {
 DATA_TEXT = [
     r"Kantor Cabang \w+", r"Budi Santoso", r"Ujang Sutisna", r"Agen Baru", r"Salah kode, pekerja lain",
     r"Pembayaran benar", r"Referensi bank tidak ditemukan", r"Salah kode bayar", r"Bahasa Indonesia",
-    r"Iuran Peserta Bukan Penerima Upah",
+    r"Iuran Peserta Bukan Penerima Upah", r"Uang saya belum disetor agen\.?",
     r"Jl\. [^\n]*", r"Perdir [^\n]*", r"PP \d+/\d+",
 ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from . import N_
-from .text import Text
+from .text import text
 from .clock import local_day_start_utc
 from .months import add_months, month_of
 
@@ -33,8 +33,8 @@ FLAG_LABELS = {"held": N_("Uang ditahan > 24 jam"), "over_limit": N_("Di atas ba
 INTEGRITY_FLAGS = ("complaints", "shared_phone", "never_paid", "bonus_burst", "re_registered")
 FLAG_EXPLANATIONS = {
     "complaints": N_("Pekerja melapor masalah dengan agen ini; laporan belum diselesaikan."),
-    "shared_phone": Text("Nomor HP yang sama dipakai %(min)d peserta atau lebih: bisa jadi "
-                         "pekerja yang tidak nyata.", {"min": SHARED_PHONE_MIN}),
+    "shared_phone": text("Nomor HP yang sama dipakai %(min)d peserta atau lebih: bisa jadi "
+                         "pekerja yang tidak nyata.", min=SHARED_PHONE_MIN),
     "never_paid": N_("Peserta yang didaftarkan 45–135 hari lalu dan belum pernah membayar: "
                      "mungkin orang yang tidak bekerja (pola Serang)."),
     "bonus_burst": N_("Jumlah pendaftaran sebulan baru mencapai batas bonus dalam 3 hari "

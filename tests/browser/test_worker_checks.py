@@ -55,7 +55,7 @@ def test_worker_complains_supervisor_resolves_slip_shows_the_deposit(
     boss = new_page()
     boss.set_viewport_size(DESK)
     login(boss, "supervisor1")
-    boss.get_by_role("navigation").get_by_role("link", name="Laporan").click()
+    boss.get_by_role("navigation").get_by_role("link", name="Keluhan").click()
     item = boss.locator(".complaint").first
     expect(item).to_contain_text(receipt)
     expect(item).to_contain_text("Siti Aminah")
@@ -101,8 +101,9 @@ def test_worker_complains_supervisor_resolves_slip_shows_the_deposit(
     [(deposit_id,)] = live_server.query("SELECT id FROM deposits WHERE reference = :r",
                                         r=f"TRF-{receipt}")
     boss.goto(f"{live_server.url}/supervisor/agents")
-    boss.locator(f"#deposit-{deposit_id}").get_by_role("button",
-                                                       name="Verifikasi: uang sudah masuk").click()
+    card = boss.locator(f"#deposit-{deposit_id}")
+    card.locator("summary", has_text="Verifikasi: uang sudah masuk").click()
+    card.get_by_role("button", name="Ya, verifikasi setoran ini").click()
     expect(boss.locator(f"#deposit-{deposit_id} .badge")).to_have_class(re.compile(r"\bverified\b"))
     worker.goto(public_url)
     expect(worker.locator("#cash-state")).to_contain_text("Uang sudah disetor ke kantor cabang")
