@@ -47,10 +47,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # One blueprint per URL root: the folder follows the address.
     from . import (admin, auth, bills, collect, complaints, dashboard, deposits, heir_changes,
-                   public, receipts, reports, reversals, supervisor, workers)
+                   offline, public, receipts, reports, reversals, supervisor, workers)
     for blueprint in (auth.bp, dashboard.bp, workers.bp, bills.bp, collect.bp, receipts.bp,
                       deposits.bp, reversals.bp, heir_changes.bp, supervisor.bp, public.bp,
-                      admin.bp, reports.bp, complaints.bp):
+                      admin.bp, reports.bp, complaints.bp, offline.bp):
         app.register_blueprint(blueprint)
 
     from . import cli, errors, templating, security

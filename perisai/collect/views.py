@@ -1,5 +1,6 @@
 """Taking the cash against a code: find the code, see what is owed, confirm."""
-from flask import request, url_for
+from flask import jsonify, request, url_for
+from flask_wtf.csrf import generate_csrf
 from flask_login import current_user
 
 from ..commands.collecting import AlreadyPaid, KeyUsed, collect as record_collection
@@ -11,7 +12,9 @@ from ..domain.lateness import parse_taken_at
 from ..domain.statuses import BillStatus
 from ..extensions import db
 from ..pages import receipt_page
-from ..queries.bills import bill_for_agent, collection_of
+from ..domain.clock import utcnow
+from ..i18n import month_name
+from ..queries.bills import bill_for_agent, collection_of, open_codes
 from ..web import current_actor, render_page, roles_required, see_other, today, wants_fragment
 from . import bp
 from .forms import CollectForm
@@ -79,3 +82,20 @@ def collect_post():
         response.headers["HX-Push-Url"] = target
         return response
     return see_other(target)
+
+
+@bp.get("/codes")
+@roles_required("agent")
+def codes():
+    """The agent's open codes for the phone (static/js/outbox.js), with a fresh CSRF token for
+    sending what was recorded offline. Never cached: it is personal and changes often."""
+    now = utcnow()
+    response = jsonify(
+        user=current_user.username, csrf=generate_csrf(), at=now.isoformat() + "Z",
+        codes=[{"code": bill.code, "name": name, "months": bill.months,
+                "period": month_name(bill.first_month) + (
+                    "" if bill.months == 1 else " – " + month_name(bill.last_month)),
+                "amount": bill.amount, "expires": bill.expires_at.isoformat() + "Z"}
+               for bill, name in open_codes(db.session, current_user.id, now)])
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -111,3 +111,15 @@ def suggested_months(choices: list[MonthChoice], first_unpaid: date, today: date
     current = month_of(today)
     needed = months_between(first_unpaid, current) + 1 if first_unpaid <= current else 1
     return next((months for months in allowed if months >= needed), allowed[-1])
+
+
+OPEN_CODES_ON_PHONE = 300
+
+
+def open_codes(session: Session, agent_id: int, now) -> list[tuple[Bill, str]]:
+    """The agent's open codes not yet expired, with the worker's name: what the phone keeps to
+    check a code and show its amount without a signal. Newest first, at most 300."""
+    return list(session.execute(
+        select(Bill, Worker.full_name).join(Worker, Worker.id == Bill.worker_id)
+        .where(Bill.agent_id == agent_id, Bill.status == "open", Bill.expires_at > now)
+        .order_by(Bill.created_at.desc()).limit(OPEN_CODES_ON_PHONE)).all())

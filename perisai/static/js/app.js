@@ -1,21 +1,99 @@
-// Small helpers around htmx. Everything works without this file; it only tells the agent
-// when the network or the server failed, instead of leaving the screen unchanged.
+// Small helpers around htmx. Everything works without this file; it only makes sure that no
+// tap ends with nothing visible: a failed request is told next to the button that was tapped,
+// with a retry that sends the same form (same key) again. Words come from #net's data-*.
 (function () {
-  var box = function () { return document.getElementById("net"); };
-  function say(text) { var el = box(); if (el) { el.textContent = text; el.hidden = !text; } }
-  document.addEventListener("htmx:sendError", function () {
-    say("Tidak ada sambungan internet. Data belum terkirim; coba lagi saat sinyal ada.");
+  var net = document.getElementById("net");
+  function words(name) { return net ? net.getAttribute("data-" + name) : ""; }
+  function tapped(event) {
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    return trigger && (trigger.type === "submit" || trigger.type === "click") ? trigger.type : "";
+  }
+  // The message goes right after the button (or the form's submit button), scrolled into view
+  // and focused, so the agent sees it even with the keyboard open on a small screen.
+  function say(event, text, login) {
+    var elt = event.detail.elt, form = elt.form || elt.closest("form") || elt;
+    var button = elt.matches("button") ? elt : form.querySelector("button[type=submit],button:not([type])") || elt;
+    var old = form.querySelector(".net-msg");
+    if (old) { old.remove(); }
+    var box = document.createElement("p"), again = document.createElement("button");
+    box.className = "flash error net-msg"; box.setAttribute("role", "alert"); box.tabIndex = -1;
+    box.textContent = text + " ";
+    if (login) {
+      var link = document.createElement("a");
+      link.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+      link.textContent = words("login");
+      box.appendChild(link);
+    } else {
+      again.type = "button"; again.className = "secondary"; again.textContent = words("retry");
+      again.addEventListener("click", function () { box.remove(); htmx.trigger(elt, tapped(event)); });
+      box.appendChild(again);
+    }
+    button.insertAdjacentElement("afterend", box);
+    box.scrollIntoView({ block: "center" });
+    box.focus();
+  }
+  document.addEventListener("htmx:sendError", function (event) {
+    if (tapped(event)) { say(event, words("offline")); }
   });
-  document.addEventListener("htmx:timeout", function () {
-    say("Sambungan lambat sekali. Coba kirim lagi: pembayaran tidak akan tercatat dua kali.");
+  document.addEventListener("htmx:timeout", function (event) {
+    if (tapped(event)) { say(event, words("timeout")); }
   });
   document.addEventListener("htmx:responseError", function (event) {
+    if (!tapped(event)) { return; }
     var status = event.detail.xhr.status;
-    say(status === 429 ? "Terlalu sering. Tunggu sebentar, lalu coba lagi."
-      : status >= 500 ? "Server sedang bermasalah. Data Anda aman; coba lagi sebentar lagi."
-      : "Permintaan ditolak (" + status + "). Muat ulang halaman.");
+    // 400: the form's CSRF token no longer matches a session (it expired, or the cookies were
+    // cleared). What was typed is kept on the phone (below); logging in again brings it back.
+    say(event, status === 400 ? words("session") : status === 429 ? words("busy")
+      : status >= 500 ? words("server") : words("refused") + " (" + status + ")", status === 400);
   });
-  document.addEventListener("htmx:beforeRequest", function () { say(""); });
+  // A button is disabled while its request is in flight: phones double-tap.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!tapped(event)) { return; }
+    var elt = event.detail.elt, form = elt.form || elt.closest("form") || elt;
+    var old = form.querySelector(".net-msg");
+    if (old) { old.remove(); }
+    var buttons = form.matches("button") ? [form] : form.querySelectorAll("button");
+    Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+    document.addEventListener("htmx:afterRequest", function done(after) {
+      if (after.detail.elt !== elt) { return; }
+      document.removeEventListener("htmx:afterRequest", done);
+      Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+    });
+  });
+
+  // Drafts: the registration form is copied to sessionStorage as the agent types, and put
+  // back when the form is opened again in this tab (after logging in again, say). It is
+  // forgotten once the server has the registration.
+  var draft = document.querySelector("form[action='/workers/new'][method=post]"),
+    draftKey = "draft:/workers/new";
+  if (draft && window.sessionStorage) {
+    var kept = JSON.parse(sessionStorage.getItem(draftKey) || "null");
+    if (kept) {
+      Array.prototype.forEach.call(draft.elements, function (el) {
+        if (!(el.name in kept) || el.type === "hidden") { return; }
+        if (el.type === "checkbox") { el.checked = kept[el.name]; } else if (!el.value) { el.value = kept[el.name]; }
+      });
+      var note = document.getElementById("draft-note");
+      if (note) { note.hidden = false; }
+    }
+    var keep = function () {
+      var values = {};
+      Array.prototype.forEach.call(draft.elements, function (el) {
+        if (el.name && el.type !== "hidden") { values[el.name] = el.type === "checkbox" ? el.checked : el.value; }
+      });
+      sessionStorage.setItem(draftKey, JSON.stringify(values));
+    };
+    draft.addEventListener("input", keep);
+    draft.addEventListener("change", keep);
+    document.addEventListener("htmx:afterRequest", function (event) {
+      var path = event.detail.pathInfo && event.detail.pathInfo.requestPath;
+      if (tapped(event) && path === "/workers/new" && event.detail.xhr.status < 300 &&
+          !event.detail.xhr.getResponseHeader("HX-Redirect")) {
+        sessionStorage.removeItem(draftKey);
+      }
+    });
+  }
+
   // Share button on the slip: the Web Share API where the phone has it.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-share]");
