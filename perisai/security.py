@@ -21,6 +21,8 @@ def may_be_stored() -> bool:
             and not request.args and not current_user.is_authenticated)
 
 
+SHARED_ENDPOINTS = ("static", "offline.service_worker")
+
 NUL_MESSAGE = "Isian berisi karakter yang tidak boleh (NUL). Periksa lagi, lalu kirim ulang."
 
 
@@ -58,6 +60,13 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return cookies_must_be_secure(app)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        # Static files and the service worker are the same for everyone: no `Vary: Cookie`
+        # (nor a refreshed cookie) on them, so the phone keeps them across logins (DESIGN §5).
+        if has_request_context() and request.endpoint in SHARED_ENDPOINTS:
+            return
+        super().save_session(app, session, response)
 
 
 def _mark_cookies_secure(response) -> None:

@@ -297,3 +297,48 @@ def test_registration_key_of_another_agent_is_409_without_a_link(app, agent):
         form, csrf_token=csrf_token(other, "/workers/new")))
     assert response.status_code == 409
     assert every(one(response, "main p.flash.error"), "a") == []
+
+
+# ---------------------------------------------------------------- what the phone is given
+
+def test_open_codes_for_the_phone_are_the_agents_own_with_a_fresh_token(app, agent, bill):
+    code, amount = bill
+    answer = agent.get("/collect/codes")
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    data = answer.get_json()
+    assert data["user"] == "agent1" and data["csrf"]
+    [mine] = [c for c in data["codes"] if c["code"] == code]
+    assert mine["amount"] == amount and mine["name"] == VALID["full_name"]
+    other = login(app, "agent2").get("/collect/codes").get_json()
+    assert code not in [c["code"] for c in other["codes"]]
+    agent.post("/collect", data=dict(collect_form(agent, code), amount=str(amount)))
+    assert code not in [c["code"] for c in agent.get("/collect/codes").get_json()["codes"]]
+
+
+def test_service_worker_is_served_at_the_root_uncached_with_versioned_files(client):
+    answer = client.get("/sw.js")
+    assert answer.status_code == 200 and answer.mimetype == "text/javascript"
+    assert answer.headers["Cache-Control"] == "no-cache"
+    body = answer.get_data(as_text=True)
+    assert "importScripts(\"/static/js/outbox.js?v=" in body
+    for path in ("/collect", "/workers/new", "/outbox"):
+        assert f'"{path}"' in body
+    assert "Cookie" not in answer.headers.get("Vary", "")
+
+
+def test_static_offline_files_do_not_vary_on_the_cookie(app, agent):
+    for name in ("js/outbox.js", "js/app.js"):
+        with app.test_request_context():
+            url = app.jinja_env.globals["static_url"](name)
+        answer = agent.get(url)
+        assert answer.status_code == 200
+        assert "Cookie" not in answer.headers.get("Vary", "")
+
+
+def test_agent_pages_carry_the_sync_pin_and_the_outbox_script(app, agent):
+    page = parse(agent.get("/collect"))
+    assert one(page, "body")["data-user"] == "agent1"
+    assert one(page, "#sync")["href"] == "/outbox"
+    assert any("outbox.js" in s.get("src", "") for s in every(page, "script"))
+    supervisor = parse(login(app, "supervisor1").get("/supervisor/agents"))
+    assert every(supervisor, "#sync") == [] and not one(supervisor, "body").get("data-user")
