@@ -74,7 +74,8 @@ def run() -> dict:
         "gzip9_of_sources": sources,
         "verdicts": {
             "offline_wire": offline_wire, "offline_body": sum(r["body"] for r in offline),
-            "offline_ok": offline_wire <= BUDGET_OFFLINE,
+            # The budget is the gzip of the two files; the wire adds each answer's headers.
+            "offline_ok": sum(r["body"] for r in offline) <= BUDGET_OFFLINE,
             "first_visit_wire": first_wire, "first_visit_ok": first_wire <= BUDGET_FIRST_VISIT,
             "shell_pages_wire": sum(r["wire"] for r in shell),
         },
@@ -85,7 +86,7 @@ def main(argv=None) -> dict:
     result = run()
     save_json(RESULTS / "offline_weight.json", result)
     v = result["verdicts"]
-    log(f"service worker + outbox: {v['offline_wire']} B on the wire "
+    log(f"service worker + outbox: {v['offline_body']} B gzip, {v['offline_wire']} B on the wire "
         f"({'met' if v['offline_ok'] else 'MISSED'}); first visit with them: "
         f"{v['first_visit_wire']} B ({'met' if v['first_visit_ok'] else 'MISSED'}); "
         f"shell pages the worker keeps: {v['shell_pages_wire']} B")

@@ -14,7 +14,7 @@ import json
 import subprocess
 import time
 
-from . import load, page_weight, phone, server, sponsored_import
+from . import load, offline_weight, page_weight, phone, server, sponsored_import
 from .common import (PG_BASE, RESULTS, ROOT, SCALES, database_url, ensure_database, log,
                      machine, save_json, upgrade)
 
@@ -113,7 +113,8 @@ CHANGES: list[str] = [
 def load_results() -> dict:
     out = {}
     for name in ("machine", "seed_times", "server", "page_weight", "phone", "load",
-                 "sponsored_import", "lighthouse-before", "lighthouse-after", "axe"):
+                 "sponsored_import", "lighthouse-before", "lighthouse-after", "axe",
+                 "offline_weight"):
         path = RESULTS / f"{name}.json"
         if path.exists():
             out[name] = json.loads(path.read_text())
@@ -208,6 +209,12 @@ def report(results: dict) -> str:
                    f"{_ok(pw['fragments_ok'])} |")
         out.append(f"| No request to another host | {pw['foreign_requests']} | "
                    f"{_ok(pw['foreign_requests'] == 0)} |")
+    ow = results.get("offline_weight", {}).get("verdicts")
+    if ow:
+        out.append(f"| Service worker + outbox script ≤ 6 KB gzip | {kb(ow['offline_body'])} "
+                   f"gzip ({kb(ow['offline_wire'])} with headers) | {_ok(ow['offline_ok'])} |")
+        out.append(f"| First visit including them ≤ 32 KB | {kb(ow['first_visit_wire'])} on the "
+                   f"wire | {_ok(ow['first_visit_ok'])} |")
     ph = results.get("phone", {}).get("summary")
     if ph:
         out.append(f"| Throttled phone: every step ≤ 2 s (warm cache) | slowest: "
@@ -290,6 +297,24 @@ def report(results: dict) -> str:
                 f"{v['story_warm_requests']} with a warm one. Requests to other hosts: "
                 f"{v['foreign_requests']}. \"registration live checks\" is the sum of the "
                 "htmx checklist requests sent while the form is typed (each one a fragment).", ""]
+    if ow:
+        data = results["offline_weight"]
+        out += ["## Working offline: the service worker and the outbox", "",
+                "`python -m bench.offline_weight`: the app through Flask's test client with "
+                "`Accept-Encoding: gzip` (Flask-Compress, level 6); *wire* adds the status line "
+                "and headers. The first visit is the login page with its files, then the two "
+                "offline files an agent's first page loads.", "",
+                "| file | gzip | wire |", "|---|---|---|"]
+        for row in data["first_visit"] + data["offline_files"]:
+            out.append(f"| {row['url']} | {kb(row['body'])} | {kb(row['wire'])} |")
+        out += ["", f"Service worker + outbox: {kb(ow['offline_body'])} gzip (budget 6 KB); "
+                f"first visit including them: {kb(ow['first_visit_wire'])} on the wire "
+                f"(budget 32 KB). After login the service worker also keeps the agent's shell "
+                f"pages (dashboard, collect, registration, outbox): "
+                f"{kb(ow['shell_pages_wire'])} once, in the background; each is refreshed "
+                "when the agent opens it online. Source sizes at gzip -9: "
+                + ", ".join(f"{name} {kb(size)}" for name, size in
+                            data["gzip9_of_sources"].items()) + ".", ""]
     if ph:
         data = results["phone"]
         c = data["conditions"]
@@ -482,6 +507,7 @@ def main(argv=None) -> None:
             server.main(["--backends", backend, "--scales", ",".join(scales),
                          "--runs", str(args.runs)])
         page_weight.main([])
+        offline_weight.main([])
         phone.main([])
         load.main([])
         sponsored_import.main([])

@@ -1,7 +1,5 @@
-// The outbox: what the agent records without a signal waits on the phone (IndexedDB) and is
-// sent when the signal returns: on page load, on the `online` event and when the service
-// worker starts. Each entry carries the idempotency key the server knows, so sending it twice
-// records it once. Loaded by the pages and by the service worker (no DOM there).
+// Outbox: work recorded offline waits in IndexedDB with its idempotency key, and is sent on
+// page load, on `online` and when the service worker (which loads this too) starts.
 var Outbox = (function (G) {
   var D = G.document, dbp, chan = G.BroadcastChannel ? new BroadcastChannel("outbox") : null;
 
@@ -32,7 +30,7 @@ var Outbox = (function (G) {
   function save(e) {
     return put("e:" + e.id, e).then(function () { changed(); return e; });
   }
-  // Tell every page (and this one: a channel does not echo) that the outbox changed.
+  // A channel does not echo: this page is told directly.
   function changed() {
     if (chan) { chan.postMessage(1); }
     if (api.changed) { api.changed(); }
@@ -41,14 +39,12 @@ var Outbox = (function (G) {
     var locks = G.navigator && G.navigator.locks;
     return locks ? locks.request("perisai-outbox", job) : job();
   }
-  // The text of the server's message on a refused form, without its markup.
   function message(html) {
     var m = /class="flash error" role="alert"[^>]*>([\s\S]*?)<\/(p|section)>/.exec(html) ||
       /<h1>([\s\S]*?)<\/h1>/.exec(html);
     return m ? m[1].replace(/<[^>]+>/g, " ").replace(/\s+/g, " ").trim() : "";
   }
-  // One entry to the server. The answer decides its state: sent (with the receipt or the
-  // worker), conflict or refused (the agent must act), or queued again (no signal, no session).
+  // The answer decides: sent, conflict or refused (the agent acts), or queued again.
   function send(e, csrf) {
     var body = new FormData(), name;
     for (name in e.fields) { body.append(name, e.fields[name]); }
@@ -78,8 +74,7 @@ var Outbox = (function (G) {
       return save(e).then(function () { throw new Error("offline"); });
     });
   }
-  // Send every queued entry of the agent logged in now, one at a time, under a lock shared by
-  // the pages and the service worker, so one entry is never in flight twice from this phone.
+  // One at a time, under a lock the pages and the service worker share.
   function replay() {
     return locked(function () {
       return fetch("/collect/codes", { credentials: "same-origin", cache: "no-store" })
@@ -102,29 +97,28 @@ var Outbox = (function (G) {
   var api = { get: get, put: put, drop: drop, entries: entries, save: save, replay: replay };
   if (!D) { return api; }
 
-  // ---------------------------------------------------------------- the pages
   var body = D.body, user = body.getAttribute("data-user");
   if (!user) { return api; }
   function $(sel, root) { return (root || D).querySelector(sel); }
+  function each(root, sel, job) { Array.prototype.forEach.call(root.querySelectorAll(sel), job); }
   function rupiah(n) { return "Rp" + String(n).replace(/\B(?=(\d{3})+(?!\d))/g, "."); }
   function two(n) { return (n < 10 ? "0" : "") + n; }
-  function when(ms) {
+  function parts(ms) {
     var d = new Date(ms);
-    return two(d.getDate()) + "-" + two(d.getMonth() + 1) + "-" + d.getFullYear() + " " +
-      two(d.getHours()) + "." + two(d.getMinutes());
+    return [d.getFullYear(), d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()].map(two);
   }
-  // The time the cash was taken, as ISO 8601 with the phone's offset.
+  function when(ms) { var p = parts(ms); return p[2] + "-" + p[1] + "-" + p[0] + " " + p[3] + "." + p[4]; }
+  // ISO 8601 with the phone's offset, as taken_at.
   function iso(ms) {
-    var d = new Date(ms), off = -d.getTimezoneOffset(), a = Math.abs(off);
-    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + "T" +
-      two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds()) +
-      (off < 0 ? "-" : "+") + two(Math.floor(a / 60)) + ":" + two(a % 60);
+    var p = parts(ms), off = -new Date(ms).getTimezoneOffset(), a = Math.abs(off);
+    return p.slice(0, 3).join("-") + "T" + p.slice(3).join(":") + (off < 0 ? "-" : "+") +
+      two(Math.floor(a / 60)) + ":" + two(a % 60);
   }
   function newKey() {
     var bytes = crypto.getRandomValues(new Uint8Array(24));
     return btoa(String.fromCharCode.apply(null, bytes)).replace(/\+/g, "-").replace(/\//g, "_");
   }
-  // Damm check digit, as the server's codes (domain/codes.py): a mistyped code is caught here.
+  // Damm check digit, as domain/codes.py.
   var DAMM = "0317598642709215486342068713591750983426612304597836742095815869720134" +
     "894536201794386172052581436790";
   function damm(code) {
@@ -132,10 +126,9 @@ var Outbox = (function (G) {
     for (; i < code.length; i++) { c = +DAMM[c * 10 + +code[i]]; }
     return c === 0;
   }
-  // A <template> of the page, its [data-slot] elements filled from `values`.
   function fill(id, values) {
     var node = $("#" + id).content.firstElementChild.cloneNode(true);
-    Array.prototype.forEach.call(node.querySelectorAll("[data-slot]"), function (el) {
+    each(node, "[data-slot]", function (el) {
       var v = values[el.getAttribute("data-slot")];
       if (v !== undefined) { el.textContent = v; }
     });
@@ -148,19 +141,15 @@ var Outbox = (function (G) {
     near.insertAdjacentElement("afterend", p);
     p.scrollIntoView({ block: "center" }); p.focus();
   }
-  // The page's content gives way to `node`; the templates stay for the next use.
   function swap(node) {
     var main = $("#main");
-    Array.prototype.slice.call(main.children).forEach(function (el) {
-      if (el.tagName !== "TEMPLATE" && el.id !== "offline-msg") { el.remove(); }
-    });
+    each(main, ":scope>:not(template,#offline-msg)", function (el) { el.remove(); });
     main.insertBefore(node, main.firstChild);
     G.scrollTo(0, 0);
     node.focus();
   }
   function codesNow() { return get("codes:" + user).then(function (c) { return c || { codes: [] }; }); }
 
-  // Pinned on every agent page: how many entries wait, and when the phone last synced.
   function paint() {
     return Promise.all([entries(user), get("sync:" + user)]).then(function (r) {
       var list = r[0], waiting = list.filter(function (e) {
@@ -182,18 +171,17 @@ var Outbox = (function (G) {
         list.forEach(function (e) { box.appendChild(item(e)); });
         $("#outbox-empty").hidden = list.length > 0;
       }
-      Array.prototype.forEach.call(D.querySelectorAll("[data-entry]"), function (slip) {
+      each(D, "[data-entry]", function (slip) {
         var e = list.filter(function (x) { return x.id === slip.getAttribute("data-entry"); })[0];
         if (e) { show(slip, e); }
       });
     });
   }
-  // The state labels and buttons of an entry, as the page's template has them.
   function show(node, e) {
-    Array.prototype.forEach.call(node.querySelectorAll("[data-state]"), function (el) {
+    each(node, "[data-state]", function (el) {
       el.hidden = el.getAttribute("data-state").split(" ").indexOf(e.state) < 0;
     });
-    Array.prototype.forEach.call(node.querySelectorAll("[data-kind]"), function (el) {
+    each(node, "[data-kind]", function (el) {
       el.hidden = el.getAttribute("data-kind") !== e.kind;
     });
     var link = $("[data-slot=link]", node), note = $("[data-slot=note]", node);
@@ -216,7 +204,6 @@ var Outbox = (function (G) {
     return node;
   }
 
-  // ---------------------------------------------------------------- collecting offline
   function findCode(typed) {
     var code = typed.replace(/[\s.\-]/g, "");
     return codesNow().then(function (c) {
@@ -236,9 +223,7 @@ var Outbox = (function (G) {
       node.id = "offline-bill";
       node.querySelector("[name=code]").value = b.code;
       node.querySelector("[name=idempotency_key]").value = newKey();
-      area.querySelectorAll("#bill, form[method=post], .flash, .card:not(form)").forEach(function (el) {
-        if (el !== form) { el.remove(); }
-      });
+      each(area, "#bill,form[method=post],.flash,section.card", function (el) { el.remove(); });
       area.appendChild(node);
       node.querySelector("[name=amount]").focus();
     });
@@ -266,12 +251,10 @@ var Outbox = (function (G) {
     });
   }
 
-  // ---------------------------------------------------------------- registering offline
   function register(form, sent) {
     var fields = {}, data = new FormData(form);
     data.forEach(function (v, k) { if (k !== "csrf_token") { fields[k] = v; } });
-    // A form that never left the phone gets a key of its own: the page may be the copy the
-    // service worker kept, whose key another registration used already.
+    // Never sent: a fresh key (a kept page's key may be used already).
     if (!sent) { fields.idempotency_key = newKey(); }
     var e = { id: fields.idempotency_key, kind: "register", user: user, url: "/workers/new",
       at: Date.now(), state: "queued", label: fields.full_name + " · NIK …" + (fields.nik || "").slice(-4),
@@ -284,8 +267,6 @@ var Outbox = (function (G) {
     });
   }
 
-  // A form the agent confirms while offline goes to the outbox instead of the network; so
-  // does one whose request could not leave the phone (htmx:sendError).
   function offlineKind(form) {
     if (!form || form.getAttribute("action") === null) { return ""; }
     var action = new URL(form.action, location.href).pathname, post = form.method === "post";
@@ -303,19 +284,19 @@ var Outbox = (function (G) {
       handle(kind, form);
     }
   }
-  // The click too: htmx sends the registration from its button, not from a submit event.
+  // Clicks too: htmx sends the registration from its button.
   D.addEventListener("submit", intercept, true);
   D.addEventListener("click", intercept, true);
   D.addEventListener("htmx:sendError", function (event) {
     var elt = event.detail.elt, form = elt.form || elt.closest("form"), kind = offlineKind(form),
       trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
-    if (kind && trigger && (trigger.type === "submit" || trigger.type === "click")) {
+    // Signal lost mid-request: to the outbox. Online, app.js offers a retry instead.
+    if (kind && trigger && (trigger.type === "submit" || trigger.type === "click") && !navigator.onLine) {
       event.stopImmediatePropagation();
-      handle(kind, form, navigator.onLine);
+      handle(kind, form, true);
     }
   }, true);
 
-  // ---------------------------------------------------------------- the outbox page
   D.addEventListener("click", function (event) {
     var button = event.target.closest("[data-do]");
     if (!button) { return; }
@@ -327,7 +308,6 @@ var Outbox = (function (G) {
       if (what === "remove") { return drop("e:" + id).then(paint); }
       if (what === "slip") { return swap(slip(e)); }
       if (what === "fix") {
-        // Back to the form with what was typed; the fixed form is a new registration.
         var fields = {}, name;
         for (name in e.fields) { if (name !== "idempotency_key") { fields[name] = e.fields[name]; } }
         sessionStorage.setItem("draft:/workers/new", JSON.stringify(fields));

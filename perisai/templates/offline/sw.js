@@ -1,5 +1,6 @@
-// PERISAI service worker: the app shell offline, pages network-first with the cached copy as
-// a fallback, and the outbox (static/js/outbox.js) sent again each time the worker starts.
+{# PERISAI service worker: the app shell offline, pages network-first with the cached copy as
+   a fallback, and the outbox (static/js/outbox.js) sent again each time the worker starts.
+   Jinja comments: they stay here and are not sent to the phone. #}
 var CACHE = "perisai-{{ version }}", STATIC = {{ static|tojson }}, PAGES = {{ pages|tojson }};
 importScripts({{ outbox|tojson }});
 
@@ -44,7 +45,7 @@ self.addEventListener("fetch", function (event) {
   }
 });
 
-// A page asks: send the outbox now, or forget the pages kept for an agent who logged out.
+{# A page asks: send the outbox now, or forget the pages kept for an agent who logged out. #}
 self.addEventListener("message", function (event) {
   if (event.data === "logout") {
     event.waitUntil(caches.delete(CACHE));
@@ -53,6 +54,6 @@ self.addEventListener("message", function (event) {
   }
 });
 
-// No Background Sync (Firefox, Safari and Android WebView lack it): the worker sends the
-// outbox whenever it starts, and the pages send it on load and when the signal returns.
+{# No Background Sync (Firefox, Safari and Android WebView lack it): the worker sends the
+   outbox whenever it starts, and the pages send it on load and when the signal returns. #}
 Outbox.replay();
