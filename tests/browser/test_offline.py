@@ -102,11 +102,11 @@ def test_collection_taken_offline_survives_reload_and_a_new_page_and_is_sent_onc
 
     # A wrong amount is told next to the button, and nothing is queued.
     page.locator("#offline-amount").fill(str(amount - 1000))
-    page.get_by_role("button", name="Uang sudah diterima, catat").click()
+    page.get_by_role("button", name="Uang sudah diterima, simpan di ponsel").click()
     expect(page.locator("#offline-bill .net-msg")).to_contain_text("Jumlah harus tepat")
     expect(page.locator("#offline-bill .net-msg")).to_be_in_viewport()
     page.locator("#offline-amount").fill(str(amount))
-    page.get_by_role("button", name="Uang sudah diterima, catat").click()
+    page.get_by_role("button", name="Uang sudah diterima, simpan di ponsel").click()
     slip = page.locator(".provisional")
     expect(slip).to_contain_text("menunggu sinyal / belum terkirim")
     expect(slip).to_contain_text(code)
