@@ -68,18 +68,24 @@
     draftKey = "draft:/workers/new";
   if (draft && window.sessionStorage) {
     var kept = JSON.parse(sessionStorage.getItem(draftKey) || "null");
+    // A tick box keeps whether it is ticked, a radio group the value ticked; a radio's or a
+    // tick box's own value is never changed. Hidden fields are not kept (birth_date is joined
+    // again from its three boxes).
     if (kept) {
       Array.prototype.forEach.call(draft.elements, function (el) {
         if (!(el.name in kept) || el.type === "hidden") { return; }
-        if (el.type === "checkbox") { el.checked = kept[el.name]; } else if (!el.value) { el.value = kept[el.name]; }
+        var v = kept[el.name];
+        if (el.type === "checkbox") { el.checked = !!v; } else if (el.type === "radio") { if (el.value === v) { el.checked = true; } } else if (!el.value) { el.value = v; }
       });
+      Array.prototype.forEach.call(draft.querySelectorAll("[data-date]"), joinDate);
       var note = document.getElementById("draft-note");
       if (note) { note.hidden = false; }
     }
     var keep = function () {
       var values = {};
       Array.prototype.forEach.call(draft.elements, function (el) {
-        if (el.name && el.type !== "hidden") { values[el.name] = el.type === "checkbox" ? el.checked : el.value; }
+        if (!el.name || el.type === "hidden") { return; }
+        if (el.type === "checkbox") { values[el.name] = el.checked; } else if (el.type !== "radio") { values[el.name] = el.value; } else if (el.checked) { values[el.name] = el.value; }
       });
       sessionStorage.setItem(draftKey, JSON.stringify(values));
     };
@@ -148,10 +154,13 @@
       var next = document.getElementById(box.getAttribute("data-next"));
       if (next) { next.focus(); }
     }
+    joinDate(set);
+  });
+  function joinDate(set) {
     var parts = set.querySelectorAll("input[inputmode]"), joined = document.getElementById(set.getAttribute("data-date"));
     var day = parts[0].value.trim(), month = parts[1].value.trim(), year = parts[2].value.trim();
     if (joined) { joined.value = day && month && /^\d{4}$/.test(year) ? year + "-" + two(month) + "-" + two(day) : ""; }
-  });
+  }
   function ready(root) { reveal(root); fitPrintPage(); }
   document.addEventListener("DOMContentLoaded", function () { ready(document); });
   document.addEventListener("htmx:afterSettle", function (event) { ready(event.target); });
