@@ -45,7 +45,7 @@ def run() -> dict:
     folder = Path(tempfile.mkdtemp(prefix="perisai-offline-bench-"))
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}",
                       "SECRET_KEY": "bench-secret-key-not-for-production",
-                      "RATELIMIT_ENABLED": False})
+                      "RATELIMIT_ENABLED": False, "PUBLIC_BASE_URL": "http://127.0.0.1"})
     runner = app.test_cli_runner()
     assert runner.invoke(args=["init-db"]).exit_code == 0
     assert runner.invoke(args=["seed-demo", "--password", PASSWORD]).exit_code == 0
