@@ -185,7 +185,7 @@ def test_answer_lost_on_the_way_back_then_retry_gives_the_first_receipt(
         if javascript:
             confirm.click()
             # Issue 10: told next to the button that was tapped, with a retry.
-            expect(page.locator("#collect .net-msg")).to_contain_text(re.compile("sambungan", re.I))
+            expect(page.locator("form.take-cash .net-msg")).to_contain_text(re.compile("sambungan", re.I))
             shoot(page, "answer-lost-js")
             expect(confirm).to_be_enabled()
             confirm.click()
