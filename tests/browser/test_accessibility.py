@@ -106,12 +106,13 @@ def test_every_page_of_every_role_passes_axe_and_has_big_targets(new_page, login
         agent.goto(path)
         audit(agent, step, targets=False)
     agent.goto(f"/workers/{worker_id}")
-    agent.locator("#months").select_option("1")
+    agent.locator('input[name="months"][value="1"]').check()
     agent.get_by_role("button", name="Buat kode bayar").click()
-    expect(agent.locator("#bill")).to_be_visible()
+    code = agent.locator("#billing .code")
+    expect(code).to_be_visible()  # the code and the cash field take the months' place
     audit(agent, "agent-bill", targets=False)
-    agent.get_by_role("link", name="Terima uang untuk kode ini").click()
-    expect(agent.locator("#amount")).to_be_visible()
+    agent.goto(f"/bills/{code.inner_text().replace(' ', '')}")
+    expect(agent.locator("#bill")).to_be_visible()
     audit(agent, "agent-collect-code", targets=False)
 
     guest = new_page()
