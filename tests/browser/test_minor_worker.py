@@ -41,6 +41,9 @@ def test_a_16_year_old_is_registered_once_the_agent_confirms_the_work(new_page, 
     box = page.locator("#checklist").get_by_label("benar-benar bekerja")  # by the submit button
     box.scroll_into_view_if_needed()
     shoot(page, "minor-line-unticked", full_page=False)
+    # The live check redraws #checklist after each change; tick the box once no redraw is in
+    # flight, or a late answer could replace it under the click (seen on a loaded machine).
+    page.wait_for_load_state("networkidle")
     box.check()
     expect(line).to_have_class("ok")
     expect(page.locator("#checklist")).to_contain_text("Lengkap dan cocok. Siap didaftarkan.")
