@@ -41,7 +41,7 @@ CHANGES: list[str] = [
     "months and amount (replacing the (agent, time) index), and a narrow (id, first month) index "
     "on workers: the dashboard's incentive query answers from two dense indexes (15 ms → 4 ms "
     "at 1 M for the busiest agent).",
-    "**Incentive on the agent's dashboard**, first step (`services/incentives.py`): it loaded "
+    "**Incentive on the agent's dashboard**, first step (`queries/incentives.py` today): it loaded "
     "every bill the agent was paid that month as an ORM object and parsed each month-by-month "
     "breakdown (≈ 50 ms at 100 k, more at 1 M); the database then summed the amounts per "
     "(member's first month, bill's first month, months) instead — still one row per payment "
@@ -61,7 +61,7 @@ CHANGES: list[str] = [
     "together with their sponsored-list entries in one.",
     "**\"Perlu ditagih\" shows the 20 most overdue** (was 50) with a link to `/workers?due=1`, "
     "the whole list a page at a time: the due members are picked and ordered in SQL by the "
-    "status rules (`services/agent_dashboard.py` `due_filter`, `overdue_months`, tested "
+    "status rules (`queries/dashboard.py` `due_filter`, `overdue_months`, tested "
     "against `domain.status` on both databases), so the page costs the same at 10 k and 1 M.",
     "**Supervisor's agent page**: it built the whole branch's agent table (400 rows at 1 M) to "
     "show one row; now the same four queries are narrowed to the agent. Its statement is paged "
@@ -80,10 +80,10 @@ CHANGES: list[str] = [
     "**Log in goes straight to the role's page** (supervisor, admin): one redirect less on a "
     "400 ms line. The supervisor's home lists the 10 agents who most need attention and links "
     "to the paged agents table (at 1 M it listed every flagged agent: 73 KB of HTML).",
-    "**Ledger** (`services/ledger.py` `post`): every collection walked back over all the "
+    "**Ledger** (`commands/books.py` today): every collection walked back over all the "
     "collections still in the agent's hands to recompute the oldest undeposited time, which "
     "cannot change when newer cash arrives; it now does so only for deposits and reversals.",
-    "**Slip QR** (`services/slips.py`): `micro=False` — a slip URL never fits a Micro QR, and "
+    "**Slip QR** (`links.py` today): `micro=False` — a slip URL never fits a Micro QR, and "
     "segno no longer tries (same symbol, about a quarter less time per slip).",
     "**SQLite page cache** 32 MB per connection instead of 2 MB (`perisai/database.py`): halves "
     "index-heavy queries on the multi-GB database.",
