@@ -270,8 +270,12 @@ def test_the_worker_is_one_tap_away_by_phone_and_whatsapp(new_page, login, shoot
     expect(page.locator(f'a[href="tel:+{international}"]')).to_be_visible()
     # Before any payment WhatsApp sends the member card; after one, also the slip.
     expect(page.locator(f'#card-share[href^="https://wa.me/{international}?text="]')).to_be_visible()
-    page.locator('input[name="months"][value="1"]').check()
-    page.get_by_role("button", name="Buat kode bayar").click()
+    open_code = page.locator("#billing .code")
+    if open_code.count():  # an earlier test of the session left Asep a code: pay that one
+        page.goto(f"/bills/{open_code.first.inner_text().replace(' ', '')}")
+    else:
+        page.locator('input[name="months"][value="1"]').check()
+        page.get_by_role("button", name="Buat kode bayar").click()
     amount = re.sub(r"\D", "", page.locator("#bill .big").inner_text())
     page.locator("#amount").fill(amount)
     page.get_by_role("button", name="Uang sudah diterima, catat").click()
