@@ -28,7 +28,7 @@ def check_line(client, nik: str, **fields) -> tuple[int, str, str]:
     """(status, state, text) of the "NIK belum terdaftar" line of the live checklist."""
     response = client.post("/workers/new/check", headers={"HX-Request": "true"},
                            data=dict(VALID, nik=nik, **fields))
-    items = every(response, "#checklist li")
+    items = every(response, "#checklist ul.checklist li")
     found = [li for li in items if "terdaftar" in text_of(li) or "didaftarkan ulang" in text_of(li)]
     assert len(found) == 1, [text_of(li) for li in items]
     return response.status_code, " ".join(found[0].get("class", [])), text_of(found[0])
