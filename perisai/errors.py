@@ -65,6 +65,17 @@ def _disk_full(error: DBAPIError) -> bool:
 
 
 def init_app(app: Flask) -> None:
+    @app.teardown_appcontext
+    def end_session(error) -> None:
+        # Registered after Flask-SQLAlchemy's own teardown, so it runs first: when the server
+        # ended the connection mid-request (a restart, a failover), closing the session fails
+        # on its rollback; the dead connection is thrown away instead, and the answer already
+        # made (a 503) reaches the phone rather than a bare 500 from the teardown.
+        try:
+            db.session.close()
+        except DBAPIError:
+            db.session().invalidate()  # the registry's Session (scoped_session has no proxy)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, _l("Formulir sudah kedaluwarsa atau tidak sah. Muat ulang halaman, "
