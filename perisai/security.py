@@ -80,6 +80,9 @@ def _mark_cookies_secure(response) -> None:
     response.headers.setlist("Set-Cookie", marked)
 
 
+SUBRESOURCE_TYPES = ("text/javascript", "text/css")
+
+
 def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
 
@@ -96,8 +99,26 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def add_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if cookies_must_be_secure(app):
+            _mark_cookies_secure(response)
+        if request.endpoint == "static" and response.mimetype in SUBRESOURCE_TYPES:
+            # A script or a style sheet (perisai/assets.py): the page headers below apply to
+            # documents only (a static image, which could be opened as one, keeps them), and
+            # would be a third of each file's bytes on the wire.
+            return response
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        if "Cache-Control" not in response.headers:
+            # Pages carry personal data: not kept in shared caches or the back/forward cache;
+            # the few public pages without any may be kept by the browser.
+            shareable = response.status_code == 200 and may_be_stored()
+            response.headers["Cache-Control"] = SHAREABLE_CACHE if shareable else "no-store"
+        return response
+        response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
         if request.is_secure:

@@ -2,15 +2,14 @@
 NIK, domain texts translated, versioned static URLs."""
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime
-from pathlib import Path
 
-from flask import Flask, request, url_for
+from flask import Flask, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from .assets import init_app as served_assets
 from .domain.checklist import CHANGE_LABELS
 from .domain.clock import HEAD_OFFICE_ZONE, ZONE_LABELS, to_local
 from .domain.codes import grouped
@@ -26,11 +25,12 @@ from .links import public_card_url, public_link, whatsapp_url
 
 
 def init_app(app: Flask) -> None:
-    versions = _static_versions(Path(app.static_folder))
+    assets = served_assets(app)
 
     def static_url(filename: str) -> str:
-        # The content hash in the URL lets browsers keep static files for a year.
-        return url_for("static", filename=filename, v=versions.get(filename))
+        # The hash of what is served, in the URL, lets browsers keep static files for a year.
+        asset = assets.get(filename)
+        return url_for("static", filename=filename, v=asset.version if asset else None)
 
     def local_time(moment: datetime | None, zone: str | None = None, fmt: str = "%d-%m-%Y %H.%M") -> str:
         if moment is None:
@@ -59,16 +59,6 @@ def init_app(app: Flask) -> None:
     _install_fast_gettext(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-
-    @app.after_request
-    def static_in_memory(response):
-        # Static files are sent as a stream, which Flask-Compress leaves uncompressed (as
-        # COMPRESS_STREAMS is off); they are small, so read them in and let it gzip them.
-        # Registered after Compress, so this hook runs before its after_request.
-        if request.endpoint == "static" and response.status_code == 200 and response.is_streamed:
-            response.direct_passthrough = False
-            response.make_sequence()
-        return response
 
 
 def program_names(programs) -> str:
@@ -114,11 +104,3 @@ def _install_fast_gettext(app: Flask) -> None:
 def _user_zone() -> str:
     branch = getattr(current_user, "branch", None) if current_user else None
     return branch.timezone if branch else HEAD_OFFICE_ZONE
-
-
-def _static_versions(folder: Path) -> dict[str, str]:
-    versions = {}
-    for path in folder.rglob("*"):
-        if path.is_file():
-            versions[path.relative_to(folder).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-    return versions
