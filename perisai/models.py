@@ -451,7 +451,7 @@ class LedgerEntry(db.Model):
             " OR (kind = 'deposit' AND amount < 0 AND deposit_id IS NOT NULL)",
             name="signed_by_kind"),
         UniqueConstraint("kind", "collection_id", name="uq_ledger_entries_kind_collection"),
-        Index("ix_ledger_agent_time", "agent_id", "created_at"),
+        Index("ix_ledger_agent_time_amount", "agent_id", "created_at", "amount"),
     )
 
 

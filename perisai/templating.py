@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, url_for
+from flask import Flask, has_request_context, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -102,5 +102,12 @@ def _install_fast_gettext(app: Flask) -> None:
 
 
 def _user_zone() -> str:
-    branch = getattr(current_user, "branch", None) if current_user else None
-    return branch.timezone if branch else HEAD_OFFICE_ZONE
+    # Once per request (kept on the request, which belongs to one user): a statement shows a
+    # hundred times, and each asked the login proxy again.
+    zone = getattr(request, "_perisai_zone", None) if has_request_context() else None
+    if zone is None:
+        branch = getattr(current_user, "branch", None) if current_user else None
+        zone = branch.timezone if branch else HEAD_OFFICE_ZONE
+        if has_request_context():
+            request._perisai_zone = zone
+    return zone

@@ -58,7 +58,8 @@ def agent_flags(*, cash_on_hand: int, oldest_undeposited_at: datetime | None,
         flags.append("over_limit")
     if active and (last_activity_at or created_at) < inactive_before:
         flags.append("inactive")
-    flags.extend(flag for flag in INTEGRITY_FLAGS if flag in integrity)
+    if integrity:
+        flags.extend(flag for flag in INTEGRITY_FLAGS if flag in integrity)
     return tuple(flags)
 
 

@@ -130,20 +130,29 @@ def _bonus_bursts(session: Session, branch: Branch, today: date, add, only_agent
         return
     low, high = min(thresholds.values()), max(thresholds.values()) + BURST_MARGIN
     zone = branch.timezone
+    candidates: dict[date, dict[int, int]] = defaultdict(dict)  # month -> agent -> registrations
     for agent, month, count in session.execute(
             select(AgentMonth.agent_id, AgentMonth.month, AgentMonth.registrations)
             .where(AgentMonth.branch_id == branch.id, AgentMonth.month.in_(list(thresholds)),
                    AgentMonth.registrations.between(low, high), *only_agent(AgentMonth.agent_id))):
+        candidates[month][agent] = count
+    # One statement per month (three at most) for all its candidates, not one per agent: a big
+    # branch has dozens of agents near the threshold, and building a statement each was most
+    # of the supervisor's home at 1,000,000 members.
+    for month, counts in candidates.items():
         end = local_day_start_utc(add_months(month, 1), zone)
         late_start = local_day_start_utc(add_months(month, 1) - timedelta(days=BURST_LAST_DAYS), zone)
-        late = session.execute(
-            select(Membership.worker_id).where(
-                Membership.agent_id == agent, Membership.branch_id == branch.id,
-                and_(Membership.registered_at >= late_start, Membership.registered_at < end))
-            .order_by(Membership.registered_at)).scalars().all()
-        if bonus_burst_flag(count, len(late), thresholds[month]):
-            for worker_id in late:
-                add(agent, "bonus_burst", worker_id)
+        late: dict[int, list[int]] = defaultdict(list)
+        for agent, worker_id in session.execute(
+                select(Membership.agent_id, Membership.worker_id).where(
+                    Membership.agent_id.in_(list(counts)), Membership.branch_id == branch.id,
+                    and_(Membership.registered_at >= late_start, Membership.registered_at < end))
+                .order_by(Membership.agent_id, Membership.registered_at)):
+            late[agent].append(worker_id)
+        for agent, count in counts.items():
+            if bonus_burst_flag(count, len(late[agent]), thresholds[month]):
+                for worker_id in late[agent]:
+                    add(agent, "bonus_burst", worker_id)
 
 
 def flag_members(session: Session, findings: dict[str, list[int]]) -> dict[str, list[Worker]]:
