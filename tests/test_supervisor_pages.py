@@ -10,10 +10,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from helpers import figure_cards, form_key, nik_for, paid_receipt, relogin
+from helpers import (figure_cards, form_key, nik_for, paid_receipt, register, relogin,
+                     worker_id_from)
 from markup import every, has, one, parse, text_of
 from perisai.extensions import db
-from perisai.models import Deposit, Reversal
+from perisai.models import Deposit, HeirChange, Reversal
+from test_member_data import EDIT
 from test_deposits import declare
 
 HTMX = {"HX-Request": "true"}
@@ -77,7 +79,7 @@ def test_verifying_from_the_home_updates_every_number_of_the_home(app, client, a
     page = parse(answer)
     swapped = oob(answer)
     assert set(swapped) >= {"stats", "flagged", "pending-deposits-count",
-                            "pending-reversals-count"}
+                            "pending-reversals-count", "pending-heir-changes-count"}
     # The item is drawn again in place (not out of band), now verified.
     assert "verified" in one(page, f"#deposit-{deposit_id} .badge")["class"]
     after = figure_cards(swapped["stats"])
@@ -99,7 +101,8 @@ def test_approving_from_the_agents_page_updates_the_agents_row_and_counts(app, c
     assert answer.status_code == 200
     swapped = oob(answer)
     # Only what the agents page has: no home totals there (htmx would report a missing target).
-    assert set(swapped) == {"agent-agent1", "pending-deposits-count", "pending-reversals-count"}
+    assert set(swapped) == {"agent-agent1", "pending-deposits-count", "pending-reversals-count",
+                            "pending-heir-changes-count"}
     assert rupiah(text_of(swapped["agent-agent1"].select_one(".cash"))) == cash_before - amount
     assert text_of(swapped["pending-reversals-count"]) == "0"
 
@@ -116,9 +119,33 @@ def test_rejecting_from_the_agent_page_updates_its_facts(app, client, auth):
                          data={"next": "/supervisor/agents/agent1", "reason": "Ref. salah"})
     swapped = oob(answer)
     assert set(swapped) == {"agent-facts", "pending-deposits-count", "pending-reversals-count",
-                            "statement"}
+                            "pending-heir-changes-count", "statement"}
     assert text_of(swapped["agent-facts"].select_one("dd.cash")) == cash  # rejected: unchanged
     assert text_of(swapped["pending-deposits-count"]) == "0"
+
+
+@pytest.mark.both_backends
+def test_deciding_a_change_of_heir_updates_its_count_and_the_home(app, client, auth):
+    relogin(client, auth, "agent1")
+    response = register(client, nik=nik_for(date(1990, 4, 5), "F", 81), birth_date="1990-04-05",
+                        full_name="Neneng Yulia")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    worker_id = worker_id_from(response)
+    assert client.post(f"/workers/{worker_id}/edit",
+                       data=dict(EDIT, heir_name="Nur Aini", heir_relation="anak")).status_code == 303
+    with app.app_context():
+        change_id = db.session.scalar(select(HeirChange.id).where(HeirChange.worker_id == worker_id))
+    relogin(client, auth, "supervisor1")
+    for path in ("/supervisor", "/supervisor/agents", "/supervisor/agents/agent1"):
+        assert text_of(one(parse(client.get(path)), "#pending-heir-changes-count")) == "1", path
+    waiting = figure_cards(parse(client.get("/supervisor")))["Menunggu tindakan"]
+    answer = client.post(f"/heir-changes/{change_id}/approve", headers=HTMX,
+                         data={"note": "Dicek lewat telepon", "next": "/supervisor"})
+    assert answer.status_code == 200
+    swapped = oob(answer)
+    assert text_of(swapped["pending-heir-changes-count"]) == "0"
+    assert int(figure_cards(swapped["stats"])["Menunggu tindakan"]) == int(waiting) - 1
+    assert text_of(one(parse(client.get("/supervisor")), "#pending-heir-changes-count")) == "0"
 
 
 def test_a_refused_decision_also_brings_the_numbers(app, client, auth):

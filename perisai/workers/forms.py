@@ -20,7 +20,25 @@ CHOICES = {
 }
 
 
-class RegistrationForm(FlaskForm):
+class MemberDataForm(FlaskForm):
+    """The member's data that registration takes and an update may change later: one set of
+    fields and labels for both forms."""
+    phone = StringField(_l("Nomor HP"))
+    address = StringField(_l("Alamat"))
+    occupation = StringField(_l("Pekerjaan utama"))
+    occupation2 = StringField(_l("Pekerjaan kedua (jika ada)"))
+    declared_income = StringField(_l("Penghasilan sebulan (Rp)"))
+    programs = StringField(_l("Program"))
+    heir_name = StringField(_l("Nama ahli waris"))
+    heir_relation = StringField(_l("Hubungan ahli waris"))
+
+    def clear(self, names) -> None:
+        """Drop values that were too long, so a 5 MB field is not sent back to the phone."""
+        for name in names:
+            self._fields[name].data = ""
+
+
+class RegistrationForm(MemberDataForm):
     """Carries the fields and the CSRF token; `domain.checklist` decides what is valid, so the
     live checklist and the final submission use one set of rules."""
     nik = StringField("NIK")
@@ -32,14 +50,6 @@ class RegistrationForm(FlaskForm):
     birth_month = StringField(_l("Bulan"))
     birth_year = StringField(_l("Tahun"))
     sex = StringField(_l("Jenis kelamin"))
-    phone = StringField(_l("Nomor HP"))
-    address = StringField(_l("Alamat"))
-    occupation = StringField(_l("Pekerjaan utama"))
-    occupation2 = StringField(_l("Pekerjaan kedua (jika ada)"))
-    declared_income = StringField(_l("Penghasilan sebulan (Rp)"))
-    programs = StringField(_l("Program"))
-    heir_name = StringField(_l("Nama ahli waris"))
-    heir_relation = StringField(_l("Hubungan ahli waris"))
     doc_ktp = BooleanField(_l("KTP asli sudah saya periksa"))
     doc_kk = BooleanField(_l("Kartu Keluarga sudah saya periksa"))
     # Shown on the checklist line of a worker aged 15-17 (domain.checklist.MINOR_WORKS_FIELD).
@@ -60,26 +70,13 @@ class RegistrationForm(FlaskForm):
         return {name: field.data for name, field in self._fields.items()
                 if name not in ("csrf_token", "birth_day", "birth_month", "birth_year")}
 
-    def clear(self, names) -> None:
-        """Drop values that were too long, so a 5 MB field is not sent back to the phone."""
-        for name in names:
-            self._fields[name].data = ""
-
 
 class BillForm(FlaskForm):
     months = StringField("Bulan", validators=[AnyOf([str(m) for m in ALLOWED_MONTHS])])
 
 
-class WorkerEditForm(FlaskForm):
+class WorkerEditForm(MemberDataForm):
     """The data an update may change (`domain.checklist.check_update` decides what is valid)."""
-    phone = StringField(_l("Nomor HP"))
-    address = StringField(_l("Alamat"))
-    occupation = StringField(_l("Pekerjaan utama"))
-    occupation2 = StringField(_l("Pekerjaan kedua (jika ada)"))
-    declared_income = StringField(_l("Penghasilan sebulan (Rp)"))
-    programs = StringField(_l("Program"))
-    heir_name = StringField(_l("Nama ahli waris"))
-    heir_relation = StringField(_l("Hubungan ahli waris"))
 
     def raw(self) -> dict:
         return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
@@ -94,7 +91,3 @@ class WorkerEditForm(FlaskForm):
         self.programs.data = str(worker.programs)
         self.heir_name.data = heir_name
         self.heir_relation.data = heir_relation
-
-    def clear(self, names) -> None:
-        for name in names:
-            self._fields[name].data = ""
