@@ -189,7 +189,7 @@ def report(results: dict) -> str:
            "and rewrites this file:", "",
            "```sh", "make bench            # = .venv/bin/python -m bench.run_all", "```", "",
            "Each part can run alone: `python -m bench.server`, `python -m bench.page_weight`, "
-           "`python -m bench.phone`, `python -m bench.load` (see `--help`); "
+           "`python -m bench.phone`, `python -m bench.load`, `python -m bench.reports_csv` (see `--help`); "
            "`python -m bench.run_all --report-only` rebuilds this file from `bench/results/*.json`. "
            "Scale databases are built on first use with `flask --app perisai init-db` and "
            "`python -m bench.seed --workers N --collections M` (SQLite files in "
