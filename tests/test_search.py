@@ -12,7 +12,7 @@ from helpers import nik_for, paid_receipt, register, relogin, worker_id_from
 from markup import every, parse, text_of
 from perisai.domain.search import parse_search
 from perisai.extensions import db
-from perisai.models import Worker
+from perisai.models import User, Worker
 
 PEOPLE = [  # full name, phone, birth date, sex, serial
     ("Sri Wahyuningsih", "0812 7000 1111", date(1980, 1, 2), "F", 611),
@@ -111,3 +111,36 @@ def test_common_parts_page_through_the_scope(app, client, auth):
 def test_parse_search(raw, text, digits, phone):
     query = parse_search(raw)
     assert (query.text, query.digits, query.phone_digits) == (text, digits, phone)
+
+
+@pytest.mark.both_backends
+def test_a_supervisors_search_gives_the_same_pages_whether_the_names_sort_early_or_late(
+        app, client, auth, monkeypatch, backend):
+    """PostgreSQL reads the first names of the branch in order before asking the trigram index
+    (`queries.workers.NAME_WINDOW`); with a window of 3 names both ways are taken here, and every
+    page must be the one a plain walk of the branch's names gives."""
+    from perisai.queries import workers as worker_queries
+    monkeypatch.setattr(worker_queries, "NAME_WINDOW", 3)
+    auth.login("agent1")
+    made = ["Ani Suryani", "Ayu Lestari", "Budi Santoso", "Dedi Santoso", "Eko Prasetyo",
+            "Rina Santoso", "Siti Aminah", "Siti Santoso", "Wati Santoso"]
+    for n, name in enumerate(made):
+        born = date(1985, 1 + n, 10)
+        response = register(client, nik=nik_for(born, "F", 700 + n), birth_date=born.isoformat(),
+                            sex="F", full_name=name, phone=f"0812 8000 {7000 + n}")
+        assert response.status_code == 303, response.get_data(as_text=True)
+    relogin(client, auth, "supervisor1")
+    with app.app_context():
+        supervisor = db.session.scalars(select(User).where(User.username == "supervisor1")).one()
+        for q in ("santoso", "siti", "ani", "an", "zzq", "i"):
+            walked = db.session.scalars(
+                select(Worker).where(Worker.branch_id == supervisor.branch_id,
+                                     Worker.name_key.like(f"%{q}%") if len(q) > 2
+                                     else Worker.name_key.like(f"{q}%"))
+                .order_by(Worker.name_key, Worker.id)).all()
+            for page in (1, 2, 3):
+                got, more = worker_queries.search(db.session, supervisor, q, page, 2)
+                expected = walked[(page - 1) * 2:page * 2]
+                assert [w.id for w in got] == [w.id for w in expected], (backend, q, page)
+                assert more == (len(walked) > page * 2), (backend, q, page)
+        db.session.remove()

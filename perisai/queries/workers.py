@@ -63,14 +63,57 @@ def search(session: Session, user: User, q: str, page: int, per_page: int) -> tu
             query = query.where(Worker.id.in_(candidates | exact), parts | Worker.id.in_(exact))
         else:
             query = query.where(or_(parts, Worker.id.in_(exact)) if exact else parts)
+        if wanted.text and user.is_supervisor \
+                and session.get_bind().dialect.name == "postgresql":
+            return _branch_name_search(session, user.branch_id, _name_pattern(wanted), page,
+                                       per_page)
     rows = session.scalars(query.order_by(Worker.name_key, Worker.id)
                            .offset((page - 1) * per_page).limit(per_page + 1)).all()
     return rows[:per_page], len(rows) > per_page
 
 
+NAME_WINDOW = 3_000  # names of a branch read in order before the trigram index is asked
+
+
+def _branch_name_search(session: Session, branch_id: int, pattern: str, page: int,
+                        per_page: int) -> tuple[list[Worker], bool]:
+    """PostgreSQL, a part of a name in a branch of up to hundreds of thousands of members.
+
+    Walking the branch's names in order finds a common part fast when its names sort early
+    ("agus": 3 ms at 1,000,000 members) but reads the whole alphabet first when they sort late
+    ("siti": 146,000 names, 308 ms); the trigram index finds every match and sorts them (42 ms
+    for "siti", but 43 ms for "agus"). So the first NAME_WINDOW names are read from the index
+    first: if the page is among them it is exactly the page the whole walk would give, and only
+    otherwise is the trigram index asked. At 1 M: "siti" 46 ms, "agus" 5 ms, "santoso" 9 ms,
+    a part nobody has 11 ms (was 3), a rare two-word name 25 ms (was 16)."""
+    wanted_rows = page * per_page + 1
+    window = (select(Worker.id, Worker.name_key).where(Worker.branch_id == branch_id)
+              .order_by(Worker.name_key, Worker.id).limit(NAME_WINDOW).subquery())
+    hits = session.execute(select(window.c.id)
+                           .where(window.c.name_key.like(pattern, escape="\\"))
+                           .order_by(window.c.name_key, window.c.id).limit(wanted_rows)).scalars().all()
+    if len(hits) == wanted_rows:
+        ids = hits[(page - 1) * per_page:]
+        found = {w.id: w for w in session.scalars(select(Worker).where(Worker.id.in_(ids)))}
+        rows = [found[i] for i in ids]
+    else:
+        # The same order, written so that no index provides it: the matches come from the
+        # trigram index and are then sorted, instead of the whole branch being walked.
+        rows = session.scalars(
+            select(Worker).where(Worker.branch_id == branch_id,
+                                 Worker.name_key.like(pattern, escape="\\"))
+            .order_by(Worker.name_key.concat(""), Worker.id)
+            .offset((page - 1) * per_page).limit(per_page + 1)).all()
+    return rows[:per_page], len(rows) > per_page
+
+
+def _name_pattern(wanted: SearchQuery) -> str:
+    return f"%{like_escape(wanted.text)}%"
+
+
 def _part_condition(wanted: SearchQuery):
     if wanted.text:
-        return Worker.name_key.like(f"%{like_escape(wanted.text)}%", escape="\\")
+        return Worker.name_key.like(_name_pattern(wanted), escape="\\")
     return or_(Worker.phone.like(f"%{like_escape(wanted.phone_digits)}%", escape="\\"),
                Worker.nik.like(f"%{like_escape(wanted.digits)}", escape="\\"))
 
