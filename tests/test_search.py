@@ -54,6 +54,9 @@ def test_any_part_of_a_name_phone_nik_tail_member_or_receipt(app, client, auth):
     assert names(client, "+62 857 1234") == ["Dewi Lestari"]  # as the number is stored, 08…
     tail = nik_for(date(1982, 3, 4), "F", 613)[-6:]
     assert names(client, tail) == ["Dewi Lestari"]  # the last digits of the NIK …
+    whole = nik_for(date(1982, 3, 4), "F", 613)
+    assert names(client, whole) == ["Dewi Lestari"]  # … or all of them (from the unique index)
+    assert names(client, whole[:4] + " " + whole[4:]) == ["Dewi Lestari"]
     middle = nik_for(date(1982, 3, 4), "F", 613)[4:10]
     assert "Dewi Lestari" not in names(client, middle)  # … not any digits in the middle
     assert names(client, member) == ["Joko Anwar"]
@@ -67,12 +70,16 @@ def test_any_part_of_a_name_phone_nik_tail_member_or_receipt(app, client, auth):
 def test_search_stays_inside_the_scope(app, client, auth):
     auth.login("agent1")
     seed(client)
+    whole_nik = nik_for(date(1982, 3, 4), "F", 613)
     relogin(client, auth, "agent2")  # same branch, not its members
     assert names(client, "sri") == [] and names(client, "7000") == []
+    assert names(client, whole_nik) == []
     relogin(client, auth, "supervisor1")  # their branch
     assert names(client, "sri") == ["Bambang Sriyono", "Sri Wahyuningsih"]
+    assert names(client, whole_nik) == ["Dewi Lestari"]
     relogin(client, auth, "supervisor2")  # another branch
     assert names(client, "sri") == [] and names(client, "7000") == []
+    assert names(client, whole_nik) == []
 
 
 @pytest.mark.both_backends
