@@ -40,11 +40,12 @@ def search(session: Session, user: User, q: str, page: int, per_page: int) -> tu
     """Workers in the caller's scope matching any part of a name, a part of a phone number, the
     last 4+ digits of a NIK, a member number or a receipt number; in name order, a page at a time.
 
-    PostgreSQL answers the parts from trigram indexes (pg_trgm). SQLite: an agent's search reads
-    its own members from its name index; a supervisor's first asks the FTS5 trigram table for
-    the matching workers of every branch; when a part is so common that the table returns more
-    than CANDIDATE_CAP of them, it walks the branch's name index instead, which finds a page of
-    such common matches after a few rows."""
+    A whole NIK is looked up in its unique index. PostgreSQL answers the parts from trigram
+    indexes (pg_trgm); a supervisor's name part as `_branch_name_search` says. SQLite: an
+    agent's search reads its own members from its name index; a supervisor's first asks the FTS5
+    trigram table for the matching workers of every branch; when a part is so common that the
+    table returns more than CANDIDATE_CAP of them, it walks the branch's name index instead,
+    which finds a page of such common matches after a few rows."""
     wanted = parse_search(q)
     query = scoped(user)
     if wanted.too_few_digits:
@@ -57,6 +58,8 @@ def search(session: Session, user: User, q: str, page: int, per_page: int) -> tu
         # holds it: the unique index answers, not a scan of every phone and NIK tail (42 ms
         # on PostgreSQL at 1,000,000 members).
         query = query.where(Worker.id.in_(_exact_matches(session, wanted)))
+    elif wanted.text and user.is_supervisor and session.get_bind().dialect.name == "postgresql":
+        return _branch_name_search(session, user.branch_id, _name_pattern(wanted), page, per_page)
     elif not wanted.is_empty:
         exact = _exact_matches(session, wanted)
         parts = _part_condition(wanted)
@@ -68,10 +71,6 @@ def search(session: Session, user: User, q: str, page: int, per_page: int) -> tu
             query = query.where(Worker.id.in_(candidates | exact), parts | Worker.id.in_(exact))
         else:
             query = query.where(or_(parts, Worker.id.in_(exact)) if exact else parts)
-        if wanted.text and user.is_supervisor \
-                and session.get_bind().dialect.name == "postgresql":
-            return _branch_name_search(session, user.branch_id, _name_pattern(wanted), page,
-                                       per_page)
     rows = session.scalars(query.order_by(Worker.name_key, Worker.id)
                            .offset((page - 1) * per_page).limit(per_page + 1)).all()
     return rows[:per_page], len(rows) > per_page
