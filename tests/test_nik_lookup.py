@@ -51,12 +51,17 @@ def test_another_branch_learns_only_that_the_nik_is_registered_elsewhere(app, re
     status, state, line = check_line(login(app, "agent3"), VALID["nik"])  # Makassar
     assert state == "bad"
     assert "kantor cabang lain" in line and "pengawas cabang Anda" in line and "175" in line
-    for secret in (branch, "Bandung", "agent1", number, number[:3], number[-3:]):
+    digits_shown = line.replace("175", "")  # the Care line's number is meant to be there
+    for secret in (branch, "Bandung", "agent1", number):
         assert secret not in line, secret
+    for part in (number[:3], number[-3:]):
+        assert part not in digits_shown, part
     register_page = register(login(app, "agent3"))
     assert register_page.status_code == 422
     page = register_page.get_data(as_text=True)
-    for secret in (branch, number[:3] + "…", number[-3:]):
+    # As the number would be shown (masked, "123…789") or whole; its last three digits alone
+    # also occur by chance elsewhere in a page (e.g. "40[1349]" in the htmx settings).
+    for secret in (branch, number, number[:3] + "…", "…" + number[-3:]):
         assert secret not in page, secret
 
 
@@ -75,7 +80,7 @@ def test_a_lapsed_member_elsewhere_shows_no_number_or_date(app, registered):
     number, _ = registered
     _, state, line = check_line(login(app, "agent3"), VALID["nik"])
     assert state == "ok" and "kantor cabang lain" in line and "diaktifkan kembali" in line
-    assert number[-3:] not in line and "sejak" not in line
+    assert number[-3:] not in line.replace("175", "") and "sejak" not in line
 
 
 def probe_niks(count: int) -> list[str]:
