@@ -17,7 +17,7 @@ import sys
 import time
 from datetime import timedelta
 
-from .common import RESULTS, ROOT, database_url, ensure_database, log, pick, save_json
+from .common import RESULTS, ROOT, ensure_database, log, pick, save_json
 from .server import login, make_app
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
