@@ -27,6 +27,7 @@ from .queries.worker_changes import pending_heir_changes
 from .web import branch_zone, render_page, see_other, today, wants_fragment
 
 AGENTS_PER_PAGE = 50
+FLAGGED_SHOWN = 10  # on the home; the agents' table has the rest
 
 
 def agent_home_page(status: int = 200, **extra):
@@ -50,12 +51,10 @@ def supervisor_queue(agent_id: int | None = None) -> dict:
 
 def supervisor_home_numbers() -> dict:
     """Every number of the supervisor's home: the branch's totals, the flagged agents, the queue."""
-    branch = current_user.branch
-    rows = supervision.agent_rows(db.session, branch, today())
+    agents = supervision.BranchAgents(db.session, current_user.branch, today())
     queue = supervisor_queue()
-    totals = supervision.branch_totals(db.session, branch, today(), rows,
-                                       queue["pending_deposits"], queue["pending_reversals"])
-    return dict(totals=totals, flagged=[row for row in rows if row.flags], **queue)
+    return dict(totals=agents.totals(queue["pending_deposits"], queue["pending_reversals"]),
+                flagged=agents.rows(limit=FLAGGED_SHOWN, flagged_only=True), **queue)
 
 
 def supervisor_home_page():
@@ -66,9 +65,7 @@ def supervisor_home_page():
 
 def agent_numbers(agent) -> dict:
     """One agent's row of the agents' table (cash, age, flags, this month)."""
-    _, account = supervision.branch_agent(db.session, current_user.branch_id, agent.username)
-    return supervision.agent_rows(db.session, current_user.branch, today(),
-                                  only=(agent, account))[0]
+    return supervision.agent_row(db.session, current_user.branch, today(), agent)
 
 
 def agent_statement(agent, args) -> supervision.Statement:
@@ -108,16 +105,16 @@ def agents_page(error=None, status: int = 200):
     sort = request.args.get("sort", "worst")
     if sort not in supervision.SORTS:
         sort = "worst"
-    rows = supervision.agent_rows(db.session, current_user.branch, today(), sort=sort)
+    agents = supervision.BranchAgents(db.session, current_user.branch, today())
     # A branch can have hundreds of agents: a page of them at a time keeps the page light
     # (DESIGN §5: ≤ 8 KB); the sort puts the agents that need attention on the first page.
-    pages = max(1, -(-len(rows) // AGENTS_PER_PAGE))
+    pages = max(1, -(-agents.count() // AGENTS_PER_PAGE))
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    rows = rows[(page - 1) * AGENTS_PER_PAGE:page * AGENTS_PER_PAGE]
+    rows = agents.rows(sort, offset=(page - 1) * AGENTS_PER_PAGE, limit=AGENTS_PER_PAGE)
     return render_page("supervisor/agents.html", "supervisor/_agents.html", status=status,
                        page=page, pages=pages, rows=rows, sort=sort, sorts=supervision.SORTS,
                        branch=current_user.branch, error=error,
-                       next_url=url_for("supervisor.agents"), now=utcnow(), **supervisor_queue())
+                       now=utcnow(), **supervision.queue_counts(db.session, current_user.branch_id))
 
 
 def complaints_page(error=None, status: int = 200):

@@ -51,8 +51,8 @@ def test_seed_demo_activity_shows_every_state_and_runs_twice(fresh_app, cli):
                  for w in session.scalars(select(Worker).where(
                      Worker.branch_id == supervisor.branch_id))}
         assert set(codes.values()) == {"active", "arrears", "lapsed", "awaiting"}, codes
-        rows = {r.agent.username: r for r in supervision.agent_rows(session, supervisor.branch,
-                                                                    today)}
+        rows = {r.agent.username: r for r in supervision.BranchAgents(
+            session, supervisor.branch, today).rows(limit=1000)}
         assert "held" in rows["agent2"].flags and rows["agent2"].cash_on_hand > 0
         assert rows["agent1"].flags == ()
         assert [d.agent.username for d in session.scalars(select(Deposit).where(

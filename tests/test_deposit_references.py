@@ -114,7 +114,7 @@ def test_the_supervisor_is_warned_of_a_near_duplicate(app, client, auth, backend
     assert declare(client, amount="3000", reference="ZZ 9").status_code == 303
     first, second, zeros, short, alone = deposits_of(app, "agent1")
     as_supervisor(client, auth)
-    page = parse(client.get("/supervisor/agents"))
+    page = parse(client.get("/supervisor"))
     for deposit, other in ((first, second), (second, first), (zeros, short), (short, zeros)):
         warning = one(page, f"#deposit-{deposit.id} .near-duplicate")
         assert "mungkin satu transfer dilaporkan dua kali" in text_of(warning)

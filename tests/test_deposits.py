@@ -67,7 +67,7 @@ def test_declare_verify_moves_cash_once(app, client, auth):
     assert account_of(app, "agent1").cash_on_hand == amount  # only a verified deposit counts
 
     as_supervisor(client, auth)
-    listing = client.get("/supervisor/agents").get_data(as_text=True)
+    listing = client.get("/supervisor").get_data(as_text=True)
     assert "BRI 123456" in text_of(one(listing, f"#deposit-{deposit.id}"))
     token = decision_token(client)
     response = client.post(f"/deposits/{deposit.id}/verify", data={"csrf_token": token})
@@ -200,7 +200,7 @@ def test_htmx_verify_swaps_the_item(app, client, auth):
     declare(client, amount=str(amount), reference="TRF-H")
     [deposit] = deposits_of(app, "agent1")
     as_supervisor(client, auth)
-    listing = client.get("/supervisor/agents").get_data(as_text=True)
+    listing = client.get("/supervisor").get_data(as_text=True)
     form = one(listing, f'form[method="post"][action="/deposits/{deposit.id}/verify"]')
     assert form["hx-post"] == f"/deposits/{deposit.id}/verify"
     assert form["hx-target"] == f"#deposit-{deposit.id}" and form.has_attr("hx-disabled-elt")
@@ -221,7 +221,7 @@ def test_only_a_supervisor_of_the_same_branch_decides(app, client, auth):
     assert client.post(f"/deposits/{deposit.id}/verify", data={"csrf_token": token}).status_code == 403
     as_supervisor(client, auth, "supervisor2")
     token = decision_token(client)
-    assert "TRF-X" not in client.get("/supervisor/agents").get_data(as_text=True)
+    assert "TRF-X" not in client.get("/supervisor").get_data(as_text=True)
     for action in ("verify", "reject"):
         response = client.post(f"/deposits/{deposit.id}/{action}",
                                data={"csrf_token": token, "reason": "x"})

@@ -71,7 +71,7 @@ def test_request_then_approve_reverses_bill_member_cash_and_slip(app, client, au
     assert again.status_code == 409 and "menunggu pengawas" in again.get_data(as_text=True)
 
     relogin(client, auth, "supervisor1")
-    listing = client.get("/supervisor/agents").get_data(as_text=True)
+    listing = client.get("/supervisor").get_data(as_text=True)
     [reversal_id] = pending["ids"]
     assert number in text_of(one(listing, f"#reversal-{reversal_id}"))
     response = client.post(f"/reversals/{reversal_id}/approve", data={"csrf_token": token(client)})
@@ -114,7 +114,7 @@ def test_maker_checker(app, client, auth):
     assert ask(client, number).status_code == 404
     # A supervisor of another branch neither sees nor decides it.
     relogin(client, auth, "supervisor2")
-    assert number not in client.get("/supervisor/agents").get_data(as_text=True)
+    assert number not in client.get("/supervisor").get_data(as_text=True)
     assert client.get(f"/receipts/{number}").status_code == 404
     for action in ("approve", "reject"):
         response = client.post(f"/reversals/{reversal_id}/{action}",

@@ -94,6 +94,11 @@ def test_verifying_from_the_home_updates_every_number_of_the_home(app, client, a
 def test_approving_from_the_agents_page_updates_the_agents_row_and_counts(app, client, auth):
     reversal_id, receipt, amount = pending_reversal(app, client, auth)
     listing = parse(client.get("/supervisor/agents"))
+    # The table does not repeat the queue: its counts and the way to the home's queue.
+    assert not listing.select(f'form[action="/reversals/{reversal_id}/approve"]')
+    assert one(listing, '#queue-summary a[href="/supervisor#queue"]')
+    home = parse(client.get("/supervisor"))
+    assert one(home, f'form[action="/reversals/{reversal_id}/approve"]')
     cash_before = rupiah(text_of(one(listing, "#agent-agent1 .cash")))
     assert text_of(one(listing, "#pending-reversals-count")) == "1"
     answer = client.post(f"/reversals/{reversal_id}/approve", headers=HTMX,

@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Integer, case, func, literal_column, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain import DomainError, N_
 from ..domain.clock import local_day_start_utc, utcnow
-from ..domain.flags import agent_flags, inactive_threshold
+from ..domain.flags import HELD_TOO_LONG, INTEGRITY_FLAGS, agent_flags, inactive_threshold
 from ..domain.months import month_of
 from ..domain.lateness import is_late
-from ..domain.statuses import DepositStatus, LateReview, Role
-from ..models import (AgentAccount, AgentDay, AgentMonth, Branch, Collection, Deposit,
+from ..domain.statuses import DepositStatus, HeirChangeStatus, LateReview, ReversalStatus, Role
+from ..models import (AgentAccount, AgentDay, AgentMonth, Branch, Collection, Deposit, HeirChange,
                       LedgerEntry, Reversal, User, Worker)
 from . import reversed_collection_ids
 from .integrity import integrity_findings
@@ -56,83 +56,6 @@ class AgentRow:
         return (now - self.oldest_undeposited_at).total_seconds() / 3600
 
 
-def agent_rows(session: Session, branch: Branch, today: date, *, sort: str = "worst",
-               now: datetime | None = None,
-               only: tuple[User, AgentAccount | None] | None = None) -> list[AgentRow]:
-    """One row per agent of the branch, in two queries whatever the number of agents; or the
-    row of the one agent `only` (as `branch_agent` found it), in two.
-
-    The agents come as plain columns (users, their accounts and this month's `agent_months`
-    row in one join): the month's registrations and payments are kept as they happen, so this
-    reads one row per agent however many payments the branch took."""
-    now = now or utcnow()
-    month = month_of(today)
-    columns = (User.id, User.username, User.full_name, User.active, User.created_at,
-               AgentAccount.cash_on_hand, AgentAccount.total_collected,
-               AgentAccount.total_reversed, AgentAccount.oldest_undeposited_at,
-               AgentAccount.last_activity_at, AgentMonth.registrations, AgentMonth.collections,
-               AgentMonth.collected)
-    query = (select(*columns)
-             .outerjoin(AgentAccount, AgentAccount.agent_id == User.id)
-             .outerjoin(AgentMonth, (AgentMonth.agent_id == User.id)
-                        & (AgentMonth.branch_id == branch.id) & (AgentMonth.month == month)))
-    if only:
-        agent_id = only[0].id
-        query = query.where(User.id == agent_id)
-        deposit_agent = Deposit.agent_id
-        one = [Deposit.agent_id == agent_id]
-    else:
-        # A deactivated agent stays on the list while it still holds cash.
-        query = query.where(User.branch_id == branch.id, User.role == Role.AGENT,
-                            or_(User.active.is_(True), AgentAccount.cash_on_hand > 0))
-        # Grouped on `+agent_id`: with full statistics SQLite otherwise prefers the (agent, …)
-        # index across every agent of every branch; the unary plus keeps it out.
-        deposit_agent = literal_column("+deposits.agent_id", Integer)
-        one = []
-    agents = session.execute(query).all()
-    pending = dict(session.execute(
-        select(deposit_agent, func.count(Deposit.id))
-        .where(Deposit.branch_id == branch.id, Deposit.status == DepositStatus.PENDING, *one)
-        .group_by(deposit_agent)).all())
-    # One agent's page shows every integrity flag; the branch's pages the cheap ones.
-    findings = integrity_findings(session, branch, today, agent_id=only[0].id if only else None,
-                                  now=now, light=not only)
-    inactive_before = inactive_threshold(today, branch.timezone)
-    cash_limit = branch.cash_limit
-    rows = []
-    for (agent_id, username, full_name, active, created_at, cash, collected, reversed_,
-         oldest, last, registrations, count, total) in agents:
-        cash = cash or 0
-        rows.append(AgentRow(
-            agent=AgentRef(agent_id, username, full_name, active, created_at),
-            cash_on_hand=cash, total_collected=(collected or 0) - (reversed_ or 0),
-            oldest_undeposited_at=oldest, last_activity_at=last,
-            registrations_month=registrations or 0, collections_month=count or 0,
-            collected_month=total or 0, pending_deposits=pending.get(agent_id, 0),
-            integrity=dict(findings.get(agent_id, {})),
-            flags=agent_flags(cash_on_hand=cash, oldest_undeposited_at=oldest,
-                              last_activity_at=last, created_at=created_at,
-                              cash_limit=cash_limit, now=now,
-                              inactive_before=inactive_before, active=active,
-                              integrity=tuple(findings.get(agent_id, {})))))
-    return sort_rows(rows, sort)
-
-
-def sort_rows(rows: list[AgentRow], sort: str) -> list[AgentRow]:
-    far_future = datetime.max
-    keys = {
-        # Most flags first, then most cash, then the oldest cash.
-        "worst": lambda r: (-len(r.flags), -r.cash_on_hand, r.oldest_undeposited_at or far_future,
-                            r.agent.username),
-        "cash": lambda r: (-r.cash_on_hand, r.agent.username),
-        "age": lambda r: (r.oldest_undeposited_at or far_future, r.agent.username),
-        "collected": lambda r: (-r.collected_month, r.agent.username),
-        "registrations": lambda r: (-r.registrations_month, r.agent.username),
-        "name": lambda r: (r.agent.full_name.lower(), r.agent.username),
-    }
-    return sorted(rows, key=keys.get(sort, keys["worst"]))
-
-
 @dataclass(frozen=True)
 class BranchTotals:
     cash_on_hand: int
@@ -147,22 +70,161 @@ class BranchTotals:
     pending_reversals: int
 
 
-def branch_totals(session: Session, branch: Branch, today: date, rows: list[AgentRow],
-                  deposits: list[Deposit], reversals: list[Reversal]) -> BranchTotals:
-    # The day's payments are kept per agent as they happen (`agent_days`): one row per agent
-    # who took a payment today, however many payments the branch took.
-    day_count, day_sum = session.execute(
-        select(func.coalesce(func.sum(AgentDay.collections), 0),
-               func.coalesce(func.sum(AgentDay.collected), 0))
-        .where(AgentDay.branch_id == branch.id, AgentDay.day == today)).one()
-    return BranchTotals(
-        cash_on_hand=sum(r.cash_on_hand for r in rows),
-        collected_today_count=int(day_count), collected_today=int(day_sum),
-        collected_month_count=sum(r.collections_month for r in rows),
-        collected_month=sum(r.collected_month for r in rows),
-        flagged_agents=sum(1 for r in rows if r.flags), agents=len(rows),
-        pending_deposits=len(deposits), pending_deposit_amount=sum(d.amount for d in deposits),
-        pending_reversals=len(reversals))
+# What the agents' table shows, as plain values (no ORM objects): users, their accounts and
+# this month's `agent_months` row. The month's registrations and payments are kept as they
+# happen, so an agent is one row however many payments the branch took.
+AGENT_COLUMNS = (User.id, User.username, User.full_name, User.active, User.created_at,
+                 AgentAccount.cash_on_hand, AgentAccount.total_collected,
+                 AgentAccount.total_reversed, AgentAccount.oldest_undeposited_at,
+                 AgentAccount.last_activity_at, AgentMonth.registrations, AgentMonth.collections,
+                 AgentMonth.collected)
+
+
+def _agents_join(branch: Branch, month: date, *columns):
+    """`columns` over the users joined to their accounts and their `month` in the branch."""
+    return (select(*columns).select_from(User)
+            .outerjoin(AgentAccount, AgentAccount.agent_id == User.id)
+            .outerjoin(AgentMonth, (AgentMonth.agent_id == User.id)
+                       & (AgentMonth.branch_id == branch.id) & (AgentMonth.month == month)))
+
+
+def _pending_by_agent(session: Session, branch: Branch, agent_ids: list[int]) -> dict[int, int]:
+    if not agent_ids:
+        return {}
+    return dict(session.execute(
+        select(Deposit.agent_id, func.count(Deposit.id))
+        .where(Deposit.branch_id == branch.id, Deposit.status == DepositStatus.PENDING,
+               Deposit.agent_id.in_(agent_ids))
+        .group_by(Deposit.agent_id)).all())
+
+
+def _rows(found, pending: dict[int, int], findings, *, cash_limit: int, now: datetime,
+          inactive_before: datetime) -> list[AgentRow]:
+    rows = []
+    for (agent_id, username, full_name, active, created_at, cash, collected, reversed_,
+         oldest, last, registrations, count, total, *_) in found:
+        cash = cash or 0
+        integrity = findings.get(agent_id, {})
+        rows.append(AgentRow(
+            agent=AgentRef(agent_id, username, full_name, active, created_at),
+            cash_on_hand=cash, total_collected=(collected or 0) - (reversed_ or 0),
+            oldest_undeposited_at=oldest, last_activity_at=last,
+            registrations_month=registrations or 0, collections_month=count or 0,
+            collected_month=total or 0, pending_deposits=pending.get(agent_id, 0),
+            integrity=dict(integrity),
+            flags=agent_flags(cash_on_hand=cash, oldest_undeposited_at=oldest,
+                              last_activity_at=last, created_at=created_at,
+                              cash_limit=cash_limit, now=now,
+                              inactive_before=inactive_before, active=active,
+                              integrity=tuple(integrity))))
+    return rows
+
+
+def agent_row(session: Session, branch: Branch, today: date, agent: User,
+              now: datetime | None = None) -> AgentRow:
+    """One agent's row (cash, ageing, flags, this month), with every integrity flag."""
+    now = now or utcnow()
+    found = session.execute(_agents_join(branch, month_of(today), *AGENT_COLUMNS)
+                            .where(User.id == agent.id)).all()
+    findings = integrity_findings(session, branch, today, agent_id=agent.id, now=now)
+    return _rows(found, _pending_by_agent(session, branch, [agent.id]), findings,
+                 cash_limit=branch.cash_limit, now=now,
+                 inactive_before=inactive_threshold(today, branch.timezone))[0]
+
+
+class BranchAgents:
+    """A branch's agents as the supervisor's pages read them: the totals and a sorted page of
+    rows, in a fixed number of statements whatever the number of agents.
+
+    A branch has hundreds of agents at every scale. Ranking them worst first used to build a
+    row (and its flags) for each of them on every view; now the database counts each agent's
+    flags (`flag_count`, the SQL form of `domain.flags.agent_flags`, which a test holds equal
+    to it agent by agent), sorts, adds up and cuts the page, and Python builds the rows shown."""
+
+    def __init__(self, session: Session, branch: Branch, today: date, now: datetime | None = None):
+        self.session, self.branch, self.today = session, branch, today
+        self.now = now or utcnow()
+        self.inactive_before = inactive_threshold(today, branch.timezone)
+        # The cheap integrity flags (the branch's pages); one agent's page shows every one.
+        self.findings = integrity_findings(session, branch, today, now=self.now, light=True)
+        cash = func.coalesce(AgentAccount.cash_on_hand, 0)
+        counts = [
+            case((and_(cash > 0, AgentAccount.oldest_undeposited_at < self.now - HELD_TOO_LONG),
+                  1), else_=0),
+            case((cash > branch.cash_limit, 1), else_=0),
+            case((and_(User.active.is_(True),
+                       func.coalesce(AgentAccount.last_activity_at, User.created_at)
+                       < self.inactive_before), 1), else_=0)]
+        integrity = {agent_id: sum(1 for flag in INTEGRITY_FLAGS if flag in flags)
+                     for agent_id, flags in self.findings.items()}
+        integrity = {agent_id: n for agent_id, n in integrity.items() if n}
+        if integrity:
+            counts.append(case(integrity, value=User.id, else_=0))
+        self.flag_count = sum(counts[1:], counts[0])
+        self.cash = cash
+        self.month = month_of(today)
+        # A deactivated agent stays on the list while it still holds cash.
+        self.scope = (User.branch_id == branch.id, User.role == Role.AGENT,
+                      or_(User.active.is_(True), AgentAccount.cash_on_hand > 0))
+
+    def _from(self, *columns):
+        return _agents_join(self.branch, self.month, *columns).where(*self.scope)
+
+    def totals(self, deposits: list[Deposit], reversals: list[Reversal]) -> BranchTotals:
+        agents, cash, month_count, month_sum, flagged = self.session.execute(self._from(
+            func.count(User.id), func.coalesce(func.sum(self.cash), 0),
+            func.coalesce(func.sum(AgentMonth.collections), 0),
+            func.coalesce(func.sum(AgentMonth.collected), 0),
+            func.coalesce(func.sum(case((self.flag_count > 0, 1), else_=0)), 0))).one()
+        # The day's payments are kept per agent as they happen (`agent_days`): one row per
+        # agent who took a payment today, however many payments the branch took.
+        day_count, day_sum = self.session.execute(
+            select(func.coalesce(func.sum(AgentDay.collections), 0),
+                   func.coalesce(func.sum(AgentDay.collected), 0))
+            .where(AgentDay.branch_id == self.branch.id, AgentDay.day == self.today)).one()
+        return BranchTotals(
+            cash_on_hand=int(cash), collected_today_count=int(day_count),
+            collected_today=int(day_sum), collected_month_count=int(month_count),
+            collected_month=int(month_sum), flagged_agents=int(flagged), agents=int(agents),
+            pending_deposits=len(deposits), pending_deposit_amount=sum(d.amount for d in deposits),
+            pending_reversals=len(reversals))
+
+    def count(self) -> int:
+        return self.session.execute(self._from(func.count(User.id))).scalar_one()
+
+    def rows(self, sort: str = "worst", *, offset: int = 0, limit: int = 50,
+             flagged_only: bool = False) -> list[AgentRow]:
+        """A page of rows in the order of `sort` (`SORTS`; worst first by default)."""
+        oldest = AgentAccount.oldest_undeposited_at.asc().nulls_last()
+        # Most flags first, then most cash, then the oldest cash.
+        worst = (self.flag_count.desc(), self.cash.desc(), oldest)
+        order = {
+            "cash": (self.cash.desc(),),
+            "age": (oldest,),
+            "collected": (func.coalesce(AgentMonth.collected, 0).desc(),),
+            "registrations": (func.coalesce(AgentMonth.registrations, 0).desc(),),
+            "name": (func.lower(User.full_name),),
+        }.get(sort, worst)
+        query = self._from(*AGENT_COLUMNS)
+        if flagged_only:
+            query = query.where(self.flag_count > 0)
+        found = self.session.execute(
+            query.order_by(*order, User.username).offset(offset).limit(limit)).all()
+        pending = _pending_by_agent(self.session, self.branch, [row[0] for row in found])
+        return _rows(found, pending, self.findings, cash_limit=self.branch.cash_limit,
+                     now=self.now, inactive_before=self.inactive_before)
+
+
+def queue_counts(session: Session, branch_id: int) -> dict[str, int]:
+    """How many deposits, reversals and heir changes of the branch wait for a supervisor."""
+    def pending(model, status):
+        return (select(func.count(model.id))
+                .where(model.branch_id == branch_id, model.status == status).scalar_subquery())
+    deposits, reversals, heir_changes = session.execute(select(
+        pending(Deposit, DepositStatus.PENDING), pending(Reversal, ReversalStatus.PENDING),
+        pending(HeirChange, HeirChangeStatus.PENDING))).one()
+    return dict(deposits_count=deposits, reversals_count=reversals,
+                heir_changes_count=heir_changes)
 
 
 def branch_agent(session: Session, branch_id: int,

@@ -51,7 +51,7 @@ def integrity():
 @bp.get("/agents/<username>")
 @roles_required("supervisor")
 def agent(username: str):
-    agent, account = supervision.branch_agent(db.session, current_user.branch_id, username)
+    agent, _ = supervision.branch_agent(db.session, current_user.branch_id, username)
     branch = current_user.branch
     error = None
     status = 200
@@ -59,7 +59,7 @@ def agent(username: str):
         statement = agent_statement(agent, request.args)
     except DomainError as problem:
         error, status, statement = problem.text, problem.status_code, None
-    row = supervision.agent_rows(db.session, branch, today(), only=(agent, account))[0]
+    row = supervision.agent_row(db.session, branch, today(), agent)
     this_month = month_of(today())
     incentives = monthly_incentives(db.session, agent.id, add_months(this_month, -1), 2,
                                     branch.timezone)[::-1]  # this month first
