@@ -349,6 +349,10 @@ class Collection(db.Model):
         # collections (the agent page; b9e1d3f5a7c8).
         Index("ix_collections_agent_pending_review", "agent_id", "collected_at",
               **_open_only("late_review = 'pending'")),
+        # An agent's collections recorded offline (only they have an arrival time), to find the
+        # late ones (the agent page; d3f5a7c9e1b3).
+        Index("ix_collections_agent_offline", "agent_id", "collected_at", "received_at",
+              **_open_only("received_at IS NOT NULL")),
         Index("ix_collections_agent_time_cover", "agent_id", "collected_at", "worker_id",
               "first_month", "months", "amount"),
         Index("ix_collections_branch_time_agent", "branch_id", "collected_at", "agent_id", "amount"),

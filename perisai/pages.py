@@ -28,6 +28,7 @@ from .web import branch_zone, render_page, see_other, today, wants_fragment
 
 AGENTS_PER_PAGE = 50
 FLAGGED_SHOWN = 10  # on the home; the agents' table has the rest
+QUEUE_SHOWN = 10  # of each kind on the home, the oldest first; `?queue=all` shows every one
 
 
 def agent_home_page(status: int = 200, **extra):
@@ -38,29 +39,35 @@ def agent_home_page(status: int = 200, **extra):
                                          deposit_panel=panel, **extra), status)
 
 
-def supervisor_queue(agent_id: int | None = None) -> dict:
-    """What waits for the supervisor: the whole branch's, or one agent's."""
+def supervisor_queue(agent_id: int | None = None, shown: int | None = None) -> dict:
+    """What waits for the supervisor: the whole branch's, or one agent's; with `shown`, only
+    the oldest `shown` items of each kind (the counts are of every one)."""
     branch_id = current_user.branch_id
-    deposits = pending_deposits(db.session, branch_id, agent_id)
+    deposits = pending_deposits(db.session, branch_id, agent_id, limit=shown)
     return dict(pending_deposits=deposits,
                 deposit_warnings=near_duplicates(db.session, deposits),
-                pending_reversals=pending_reversals(db.session, branch_id, agent_id),
-                pending_heir_changes=[change for change in pending_heir_changes(db.session, branch_id)
-                                      if agent_id is None or change.worker.agent_id == agent_id])
+                pending_reversals=pending_reversals(db.session, branch_id, agent_id, limit=shown),
+                pending_heir_changes=pending_heir_changes(db.session, branch_id, agent_id,
+                                                          limit=shown),
+                **supervision.queue_counts(db.session, branch_id, agent_id))
 
 
-def supervisor_home_numbers() -> dict:
+def supervisor_home_numbers(shown: int | None = QUEUE_SHOWN) -> dict:
     """Every number of the supervisor's home: the branch's totals, the flagged agents, the queue."""
     agents = supervision.BranchAgents(db.session, current_user.branch, today())
-    queue = supervisor_queue()
-    return dict(totals=agents.totals(queue["pending_deposits"], queue["pending_reversals"]),
+    queue = supervisor_queue(shown=shown)
+    return dict(totals=agents.totals(queue),
                 flagged=agents.rows(limit=FLAGGED_SHOWN, flagged_only=True), **queue)
 
 
 def supervisor_home_page():
+    # The oldest items of the queue; `?queue=all` shows every one.
+    whole = request.args.get("queue") == "all"
     return render_page("supervisor/home.html", "supervisor/_queue.html",
-                       branch=current_user.branch, next_url=url_for("supervisor.home"),
-                       **supervisor_home_numbers())
+                       branch=current_user.branch, whole_queue=whole,
+                       next_url=url_for("supervisor.home", queue="all") if whole
+                       else url_for("supervisor.home"),
+                       **supervisor_home_numbers(None if whole else QUEUE_SHOWN))
 
 
 def agent_numbers(agent) -> dict:
@@ -86,10 +93,11 @@ def numbers_for_page(path: str, agent) -> dict:
     if path == url_for("supervisor.home"):
         return supervisor_home_numbers()
     if path == url_for("supervisor.agents"):
-        return dict(agent_row=agent_numbers(agent), now=utcnow(), **supervisor_queue())
+        return dict(agent_row=agent_numbers(agent), now=utcnow(),
+                    **supervision.queue_counts(db.session, current_user.branch_id))
     if path == url_for("supervisor.agent", username=agent.username):
         numbers = dict(agent_facts=agent_numbers(agent), now=utcnow(), agent=agent,
-                       **supervisor_queue(agent.id))
+                       **supervision.queue_counts(db.session, current_user.branch_id, agent.id))
         # The statement as it is shown: its period and page are in the address htmx sends.
         shown = MultiDict(parse_qsl(urlsplit(request.headers.get("HX-Current-URL", "")).query))
         try:

@@ -8,10 +8,15 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from conftest import csrf_token
+from markup import every, one, text_of
+
 from perisai.domain.clock import local_today, utcnow
 from perisai.extensions import db
-from perisai.models import AgentAccount, Branch, Complaint, User, Worker
-from perisai.queries.supervision import SORTS, BranchAgents
+from perisai.models import AgentAccount, Branch, Complaint, Deposit, User, Worker
+from perisai.commands import SYSTEM
+from perisai.commands.deposits import declare
+from perisai.queries.supervision import SORTS, BranchAgents, queue_counts
 from bench.seed import main as seed
 
 AGENTS = 40
@@ -126,7 +131,7 @@ def test_database_ranking_agrees_with_the_domain_flags(app, branch):
             [r.agent.username for r in flagged[:3]]
         assert everyone[0].agent.username == usernames[0]  # the most flags
 
-        totals = agents.totals([], [])
+        totals = agents.totals(queue_counts(session, home.id))
         assert totals.agents == len(everyone)
         assert totals.flagged_agents == len(flagged)
         assert totals.cash_on_hand == sum(row.cash_on_hand for row in everyone)
@@ -134,13 +139,15 @@ def test_database_ranking_agrees_with_the_domain_flags(app, branch):
         assert totals.collected_month_count == sum(row.collections_month for row in everyone)
 
 
+def _login_supervisor(client):
+    assert client.post("/login", data={"username": "scale.sup1", "password": "bench-pass-1",
+                                       "csrf_token": csrf_token(client)}).status_code == 303
+
+
 @pytest.mark.both_backends
 def test_home_names_the_worst_ten_and_counts_the_rest(app, client, branch):
     _, usernames = branch
-    from conftest import csrf_token
-    from markup import every
-    assert client.post("/login", data={"username": "scale.sup1", "password": "bench-pass-1",
-                                       "csrf_token": csrf_token(client)}).status_code == 303
+    _login_supervisor(client)
     home = client.get("/supervisor").get_data(as_text=True)
     listed = every(home, "#flagged li")
     with app.app_context():
@@ -152,3 +159,38 @@ def test_home_names_the_worst_ten_and_counts_the_rest(app, client, branch):
     assert usernames[0] in home
     if len(flagged) > 10:
         assert f"({len(flagged)} perlu perhatian)" in home
+
+
+@pytest.mark.both_backends
+def test_home_shows_the_oldest_ten_deposits_and_the_way_to_every_one(app, client, branch):
+    branch_id, usernames = branch
+    with app.app_context():
+        session = db.session
+        before = queue_counts(session, branch_id)["deposits_count"]
+        waiting_agents = select(Deposit.agent_id).where(Deposit.status == "pending")
+        agents = session.scalars(select(User).join(AgentAccount).where(
+            User.username.in_(usernames), AgentAccount.cash_on_hand >= 1_000,
+            User.id.not_in(waiting_agents)).order_by(User.id)).all()
+        assert len(agents) >= 13
+        start = utcnow() - timedelta(hours=20)
+        for n, agent in enumerate(agents[:13]):
+            declare(session, agent=agent, amount=1_000, reference=f"TRF-Q-{n:03d}", note=None,
+                    idempotency_key="", actor=SYSTEM,
+                    now=start + timedelta(minutes=n))
+        waiting = queue_counts(session, branch_id)
+        assert waiting["deposits_count"] == before + 13
+        oldest = [d.id for d in session.scalars(
+            select(Deposit).where(Deposit.branch_id == branch_id, Deposit.status == "pending")
+            .order_by(Deposit.declared_at, Deposit.id).limit(10))]
+    _login_supervisor(client)
+    home = client.get("/supervisor").get_data(as_text=True)
+    shown = [int(item["id"].removeprefix("deposit-")) for item in every(home, "#queue .card[id^=deposit-]")]
+    assert shown == oldest
+    assert text_of(one(home, "#pending-deposits-count")) == str(waiting["deposits_count"])
+    more = one(home, '#queue a[href="/supervisor?queue=all#queue"]')
+    assert f"({waiting['deposits_count']} menunggu)" in text_of(more)
+    whole = client.get("/supervisor?queue=all").get_data(as_text=True)
+    assert len(every(whole, "#queue .card[id^=deposit-]")) == waiting["deposits_count"]
+    assert not every(whole, '#queue a[href="/supervisor?queue=all#queue"]')
+    # The totals count every waiting deposit, not only the ten shown.
+    assert f"{waiting['deposits_count']} setoran" in text_of(one(home, "#stats"))

@@ -36,8 +36,8 @@ PAGES = [
     ("agent1", "/collect", ["Collect payment", "Payment code (12 digits)", "Find code"],
      ["Kode bayar (12 angka)", "Cari kode"]),
     ("supervisor1", "/supervisor/agents", ["Agents of branch", "Cash on hand", "Sort by", "This month",
-                                           "Deposits awaiting verification"],
-     ["Agen cabang", "Setoran menunggu verifikasi", "Urutkan"]),
+                                           "Open the queue on the home page"],
+     ["Agen cabang", "Buka antrean di beranda", "Urutkan"]),
     ("admin", "/admin", ["Overview", "Branch offices", "Rate rows", "Reports page", "Log out"],
      ["Kantor cabang", "Halaman laporan"]),
 ]

@@ -158,9 +158,10 @@ def test_agents_page_uses_a_constant_number_of_queries(app, client, auth):
             db.session.commit()  # the next create_user opens its own transaction
     many = count_queries("/supervisor/agents")
     html = client.get("/supervisor/agents").get_data(as_text=True)
-    assert len(row_order(html)) == 8 and "TRF-X5" in html
+    assert len(row_order(html)) == 8 and text_of(one(html, "#pending-deposits-count")) == "7"
     assert many == few
     assert count_queries("/supervisor") == home_few
+    assert "TRF-X5" in client.get("/supervisor").get_data(as_text=True)
 
 
 @pytest.mark.both_backends
@@ -237,7 +238,7 @@ def test_agent_page_htmx_sort_gives_the_table_only(app, client, auth):
     html = response.get_data(as_text=True)
     assert html.startswith('<section id="agents">') and "<html" not in html
     full = client.get("/supervisor/agents?sort=cash").get_data(as_text=True)
-    assert "<html" in full and has(full, "main #queue")
+    assert "<html" in full and has(full, "main #queue-summary") and not has(full, "main #queue")
 
 
 def test_supervisor_home_shows_totals_and_the_queue(app, client, auth):

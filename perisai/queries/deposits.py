@@ -57,15 +57,16 @@ def visible_deposit(session: Session, deposit_id: int, user: User) -> Deposit:
     return deposit
 
 
-def pending_deposits(session: Session, branch_id: int,
-                     agent_id: int | None = None) -> list[Deposit]:
-    """The branch's deposits waiting for a supervisor (only one agent's, given `agent_id`)."""
+def pending_deposits(session: Session, branch_id: int, agent_id: int | None = None,
+                     limit: int | None = None) -> list[Deposit]:
+    """The branch's deposits waiting for a supervisor (only one agent's, given `agent_id`), the
+    oldest first (only the first `limit`)."""
     only = () if agent_id is None else (Deposit.agent_id == agent_id,)
     return list(session.scalars(
         select(Deposit).where(Deposit.branch_id == branch_id,
                               Deposit.status == DepositStatus.PENDING, *only)
         .options(joinedload(Deposit.agent))
-        .order_by(Deposit.declared_at, Deposit.id)).all())
+        .order_by(Deposit.declared_at, Deposit.id).limit(limit)).all())
 
 
 # How far back a pending deposit is compared with the agent's other deposits.

@@ -34,10 +34,10 @@ def visible_reversal(session: Session, reversal_id: int, user: User) -> Reversal
     return reversal
 
 
-def pending_reversals(session: Session, branch_id: int,
-                      agent_id: int | None = None) -> list[Reversal]:
+def pending_reversals(session: Session, branch_id: int, agent_id: int | None = None,
+                      limit: int | None = None) -> list[Reversal]:
     """The branch's reversals waiting for a supervisor (only those of payments one agent
-    took, given `agent_id`)."""
+    took, given `agent_id`), the oldest first (only the first `limit`)."""
     only = () if agent_id is None else (
         Reversal.collection_id.in_(select(Collection.id).where(Collection.agent_id == agent_id)),)
     return list(session.scalars(
@@ -45,4 +45,4 @@ def pending_reversals(session: Session, branch_id: int,
                                Reversal.status == ReversalStatus.PENDING, *only)
         .options(joinedload(Reversal.collection).joinedload(Collection.worker),
                  joinedload(Reversal.requested_by))
-        .order_by(Reversal.requested_at, Reversal.id)).all())
+        .order_by(Reversal.requested_at, Reversal.id).limit(limit)).all())

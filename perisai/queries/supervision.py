@@ -68,6 +68,7 @@ class BranchTotals:
     pending_deposits: int
     pending_deposit_amount: int
     pending_reversals: int
+    pending_heir_changes: int
 
 
 # What the agents' table shows, as plain values (no ORM objects): users, their accounts and
@@ -89,8 +90,7 @@ def _agents_join(branch: Branch, month: date, *columns):
 
 
 def _pending_by_agent(session: Session, branch: Branch, agent_ids: list[int]) -> dict[int, int]:
-    if not agent_ids:
-        return {}
+    # Asked even for no agents: a page's statements stay the same in number.
     return dict(session.execute(
         select(Deposit.agent_id, func.count(Deposit.id))
         .where(Deposit.branch_id == branch.id, Deposit.status == DepositStatus.PENDING,
@@ -170,7 +170,8 @@ class BranchAgents:
     def _from(self, *columns):
         return _agents_join(self.branch, self.month, *columns).where(*self.scope)
 
-    def totals(self, deposits: list[Deposit], reversals: list[Reversal]) -> BranchTotals:
+    def totals(self, queue: dict[str, int]) -> BranchTotals:
+        """The branch's figures; `queue` is `queue_counts` of the branch."""
         agents, cash, month_count, month_sum, flagged = self.session.execute(self._from(
             func.count(User.id), func.coalesce(func.sum(self.cash), 0),
             func.coalesce(func.sum(AgentMonth.collections), 0),
@@ -186,8 +187,10 @@ class BranchAgents:
             cash_on_hand=int(cash), collected_today_count=int(day_count),
             collected_today=int(day_sum), collected_month_count=int(month_count),
             collected_month=int(month_sum), flagged_agents=int(flagged), agents=int(agents),
-            pending_deposits=len(deposits), pending_deposit_amount=sum(d.amount for d in deposits),
-            pending_reversals=len(reversals))
+            pending_deposits=queue["deposits_count"],
+            pending_deposit_amount=queue["deposits_amount"],
+            pending_reversals=queue["reversals_count"],
+            pending_heir_changes=queue["heir_changes_count"])
 
     def count(self) -> int:
         return self.session.execute(self._from(func.count(User.id))).scalar_one()
@@ -215,16 +218,31 @@ class BranchAgents:
                      now=self.now, inactive_before=self.inactive_before)
 
 
-def queue_counts(session: Session, branch_id: int) -> dict[str, int]:
-    """How many deposits, reversals and heir changes of the branch wait for a supervisor."""
-    def pending(model, status):
-        return (select(func.count(model.id))
-                .where(model.branch_id == branch_id, model.status == status).scalar_subquery())
-    deposits, reversals, heir_changes = session.execute(select(
-        pending(Deposit, DepositStatus.PENDING), pending(Reversal, ReversalStatus.PENDING),
-        pending(HeirChange, HeirChangeStatus.PENDING))).one()
-    return dict(deposits_count=deposits, reversals_count=reversals,
-                heir_changes_count=heir_changes)
+def queue_counts(session: Session, branch_id: int, agent_id: int | None = None) -> dict[str, int]:
+    """How many deposits (and how much money), reversals and heir changes wait for a supervisor
+    in the branch (only one agent's, given `agent_id`), in one statement: the queue itself may
+    show only the oldest of them."""
+    deposits = [Deposit.branch_id == branch_id, Deposit.status == DepositStatus.PENDING]
+    reversals = [Reversal.branch_id == branch_id, Reversal.status == ReversalStatus.PENDING]
+    heir_changes = [HeirChange.branch_id == branch_id,
+                    HeirChange.status == HeirChangeStatus.PENDING]
+    if agent_id is not None:
+        deposits.append(Deposit.agent_id == agent_id)
+        reversals.append(Reversal.collection_id.in_(
+            select(Collection.id).where(Collection.agent_id == agent_id)))
+        heir_changes.append(HeirChange.worker_id.in_(
+            select(Worker.id).where(Worker.agent_id == agent_id)))
+
+    def one(*columns_and_where):
+        *columns, where = columns_and_where
+        return select(*columns).where(*where).scalar_subquery()
+    found = session.execute(select(
+        one(func.count(Deposit.id), deposits),
+        one(func.coalesce(func.sum(Deposit.amount), 0), deposits),
+        one(func.count(Reversal.id), reversals),
+        one(func.count(HeirChange.id), heir_changes))).one()
+    return dict(zip(("deposits_count", "deposits_amount", "reversals_count",
+                     "heir_changes_count"), map(int, found)))
 
 
 def branch_agent(session: Session, branch_id: int,

@@ -33,12 +33,17 @@ def decided_heir_changes(session: Session, worker_id: int, limit: int = 5) -> li
         .order_by(HeirChange.requested_at.desc(), HeirChange.id.desc()).limit(limit)).all())
 
 
-def pending_heir_changes(session: Session, branch_id: int) -> list[HeirChange]:
+def pending_heir_changes(session: Session, branch_id: int, agent_id: int | None = None,
+                         limit: int | None = None) -> list[HeirChange]:
+    """The branch's heir changes waiting for a supervisor (only those of one agent's members,
+    given `agent_id`), the oldest first (only the first `limit`)."""
+    only = () if agent_id is None else (
+        HeirChange.worker_id.in_(select(Worker.id).where(Worker.agent_id == agent_id)),)
     return list(session.scalars(
         select(HeirChange).where(HeirChange.branch_id == branch_id,
-                                 HeirChange.status == HeirChangeStatus.PENDING)
+                                 HeirChange.status == HeirChangeStatus.PENDING, *only)
         .options(joinedload(HeirChange.worker), joinedload(HeirChange.requested_by))
-        .order_by(HeirChange.requested_at, HeirChange.id)).all())
+        .order_by(HeirChange.requested_at, HeirChange.id).limit(limit)).all())
 
 
 def visible_heir_change(session: Session, heir_change_id: int, user: User) -> HeirChange:

@@ -71,6 +71,12 @@ def test_supervisor_verifies_a_deposit_and_approves_a_reversal_on_a_phone(
     expect(boss).to_have_url(re.compile(r"/supervisor/agents"))
     expect(boss.locator("main")).to_contain_text("Siti Aminah")
     shoot(boss, "supervisor-agents")
+    # The agents' table counts the queue and leads to it on the home page.
+    waiting = int(boss.locator("#queue-summary #pending-deposits-count").inner_text())
+    assert waiting >= 1
+    expect(boss.locator(f"#deposit-{deposit_id}")).to_have_count(0)
+    boss.get_by_role("link", name="Buka antrean di beranda").click()
+    expect(boss).to_have_url(re.compile(r"/supervisor#queue$"))
     deposit_card = boss.locator(f"#deposit-{deposit_id}")
     expect(deposit_card).to_contain_text(reference)
     boss.evaluate("window.stillTheSamePage = true")
@@ -86,12 +92,13 @@ def test_supervisor_verifies_a_deposit_and_approves_a_reversal_on_a_phone(
     expect(reversal_card.locator(".badge")).to_have_class(re.compile(r"\bapproved\b"))
     expect(reversal_card).to_contain_text(f"Pembayaran {mistaken} dibatalkan")
     assert boss.evaluate("window.stillTheSamePage") is True, "a decision reloaded the page"
-    # The agents table's row came with the answers, in place (one row, inside the table).
-    expect(boss.locator("[id=agent-agent1]")).to_have_count(1)
-    expect(boss.locator("#agents table tbody #agent-agent1")).to_have_count(1)
+    # The counts came with the answers, in place.
+    expect(boss.locator("#pending-deposits-count")).to_have_text(str(waiting - 1))
+    shoot(boss, "supervisor-decided")
+    # The agents' table agrees with the books.
+    boss.get_by_role("navigation").get_by_role("link", name="Agen").click()
     cash_now, _ = cash_of(live_server, "agent1")
     assert rupiah_value(boss.locator("#agent-agent1 .cash").inner_text()) == cash_now
-    shoot(boss, "supervisor-decided")
 
     # The worker's link now says the payment was reversed.
     worker = new_page()
@@ -133,13 +140,12 @@ def test_supervisor_rejects_a_deposit_without_javascript(new_page, login, shoot,
     [(deposit_id,)] = live_server.query("SELECT id FROM deposits WHERE reference = :r", r=reference)
 
     boss = new_page(javascript=False)
-    login(boss, "supervisor1")
-    boss.get_by_role("navigation").get_by_role("link", name="Agen").click()
+    login(boss, "supervisor1")  # straight to the home and its queue
     card = boss.locator(f"#deposit-{deposit_id}")
     card.get_by_label("Alasan menolak").fill("Tidak ada di rekening koran")
     with boss.expect_navigation():
         card.get_by_role("button", name="Tolak setoran").click()
-    expect(boss).to_have_url(re.compile(r"/supervisor/agents$"))
+    expect(boss).to_have_url(re.compile(r"/supervisor$"))
     expect(boss.locator("#flash")).to_contain_text(f"Setoran {reference} dari Siti Aminah ditolak")
     expect(boss.locator(f"#deposit-{deposit_id}")).to_have_count(0)  # no longer waiting
     shoot(boss, "nojs-deposit-rejected")

@@ -106,7 +106,7 @@ def test_worker_complains_supervisor_resolves_slip_shows_the_deposit(
     [(deposit_id,)] = live_server.query("SELECT id FROM deposits WHERE reference = :r",
                                         r=f"TRF-{receipt}")
     for each_id in [deposit_id] + [earlier for earlier, _ in waiting]:
-        boss.goto(f"{live_server.url}/supervisor/agents")
+        boss.goto(f"{live_server.url}/supervisor/agents/agent1")  # the agent's own queue
         card = boss.locator(f"#deposit-{each_id}")
         card.locator("summary", has_text="Verifikasi: uang sudah masuk").click()
         card.get_by_role("button", name="Ya, verifikasi setoran ini").click()
