@@ -89,20 +89,20 @@ def _agents_join(branch: Branch, month: date, *columns):
                        & (AgentMonth.branch_id == branch.id) & (AgentMonth.month == month)))
 
 
-def _pending_by_agent(session: Session, branch: Branch, agent_ids: list[int]) -> dict[int, int]:
-    # Asked even for no agents: a page's statements stay the same in number.
-    return dict(session.execute(
-        select(Deposit.agent_id, func.count(Deposit.id))
-        .where(Deposit.branch_id == branch.id, Deposit.status == DepositStatus.PENDING,
-               Deposit.agent_id.in_(agent_ids))
-        .group_by(Deposit.agent_id)).all())
+def _pending_deposits(branch: Branch):
+    """Each agent's deposits waiting for the supervisor, as a column of the agents' query (one
+    statement less per page: on PostgreSQL each costs about a millisecond here)."""
+    return (select(func.count(Deposit.id))
+            .where(Deposit.agent_id == User.id, Deposit.branch_id == branch.id,
+                   Deposit.status == DepositStatus.PENDING)
+            .correlate(User).scalar_subquery())
 
 
-def _rows(found, pending: dict[int, int], findings, *, cash_limit: int, now: datetime,
+def _rows(found, findings, *, cash_limit: int, now: datetime,
           inactive_before: datetime) -> list[AgentRow]:
     rows = []
     for (agent_id, username, full_name, active, created_at, cash, collected, reversed_,
-         oldest, last, registrations, count, total, *_) in found:
+         oldest, last, registrations, count, total, pending, *_) in found:
         cash = cash or 0
         integrity = findings.get(agent_id, {})
         rows.append(AgentRow(
@@ -110,7 +110,7 @@ def _rows(found, pending: dict[int, int], findings, *, cash_limit: int, now: dat
             cash_on_hand=cash, total_collected=(collected or 0) - (reversed_ or 0),
             oldest_undeposited_at=oldest, last_activity_at=last,
             registrations_month=registrations or 0, collections_month=count or 0,
-            collected_month=total or 0, pending_deposits=pending.get(agent_id, 0),
+            collected_month=total or 0, pending_deposits=pending or 0,
             integrity=dict(integrity),
             flags=agent_flags(cash_on_hand=cash, oldest_undeposited_at=oldest,
                               last_activity_at=last, created_at=created_at,
@@ -124,11 +124,11 @@ def agent_row(session: Session, branch: Branch, today: date, agent: User,
               now: datetime | None = None) -> AgentRow:
     """One agent's row (cash, ageing, flags, this month), with every integrity flag."""
     now = now or utcnow()
-    found = session.execute(_agents_join(branch, month_of(today), *AGENT_COLUMNS)
+    found = session.execute(_agents_join(branch, month_of(today), *AGENT_COLUMNS,
+                                         _pending_deposits(branch))
                             .where(User.id == agent.id)).all()
     findings = integrity_findings(session, branch, today, agent_id=agent.id, now=now)
-    return _rows(found, _pending_by_agent(session, branch, [agent.id]), findings,
-                 cash_limit=branch.cash_limit, now=now,
+    return _rows(found, findings, cash_limit=branch.cash_limit, now=now,
                  inactive_before=inactive_threshold(today, branch.timezone))[0]
 
 
@@ -172,17 +172,18 @@ class BranchAgents:
 
     def totals(self, queue: dict[str, int]) -> BranchTotals:
         """The branch's figures; `queue` is `queue_counts` of the branch."""
-        agents, cash, month_count, month_sum, flagged = self.session.execute(self._from(
-            func.count(User.id), func.coalesce(func.sum(self.cash), 0),
-            func.coalesce(func.sum(AgentMonth.collections), 0),
-            func.coalesce(func.sum(AgentMonth.collected), 0),
-            func.coalesce(func.sum(case((self.flag_count > 0, 1), else_=0)), 0))).one()
         # The day's payments are kept per agent as they happen (`agent_days`): one row per
         # agent who took a payment today, however many payments the branch took.
-        day_count, day_sum = self.session.execute(
-            select(func.coalesce(func.sum(AgentDay.collections), 0),
-                   func.coalesce(func.sum(AgentDay.collected), 0))
-            .where(AgentDay.branch_id == self.branch.id, AgentDay.day == self.today)).one()
+        def today_sum(column):
+            return (select(func.coalesce(func.sum(column), 0))
+                    .where(AgentDay.branch_id == self.branch.id, AgentDay.day == self.today)
+                    .scalar_subquery())
+        agents, cash, month_count, month_sum, flagged, day_count, day_sum = self.session.execute(
+            self._from(func.count(User.id), func.coalesce(func.sum(self.cash), 0),
+                       func.coalesce(func.sum(AgentMonth.collections), 0),
+                       func.coalesce(func.sum(AgentMonth.collected), 0),
+                       func.coalesce(func.sum(case((self.flag_count > 0, 1), else_=0)), 0),
+                       today_sum(AgentDay.collections), today_sum(AgentDay.collected))).one()
         return BranchTotals(
             cash_on_hand=int(cash), collected_today_count=int(day_count),
             collected_today=int(day_sum), collected_month_count=int(month_count),
@@ -208,14 +209,13 @@ class BranchAgents:
             "registrations": (func.coalesce(AgentMonth.registrations, 0).desc(),),
             "name": (func.lower(User.full_name),),
         }.get(sort, worst)
-        query = self._from(*AGENT_COLUMNS)
+        query = self._from(*AGENT_COLUMNS, _pending_deposits(self.branch))
         if flagged_only:
             query = query.where(self.flag_count > 0)
         found = self.session.execute(
             query.order_by(*order, User.username).offset(offset).limit(limit)).all()
-        pending = _pending_by_agent(self.session, self.branch, [row[0] for row in found])
-        return _rows(found, pending, self.findings, cash_limit=self.branch.cash_limit,
-                     now=self.now, inactive_before=self.inactive_before)
+        return _rows(found, self.findings, cash_limit=self.branch.cash_limit, now=self.now,
+                     inactive_before=self.inactive_before)
 
 
 def queue_counts(session: Session, branch_id: int, agent_id: int | None = None) -> dict[str, int]:
