@@ -109,16 +109,15 @@ def numbers_for_page(path: str, agent) -> dict:
 
 
 def agents_page(error=None, status: int = 200):
-    """The branch's agents, a page at a time, worst first by default, with the queue."""
+    """The branch's agents, a page at a time, worst first by default, with the queue's counts."""
     sort = request.args.get("sort", "worst")
     if sort not in supervision.SORTS:
         sort = "worst"
     agents = supervision.BranchAgents(db.session, current_user.branch, today())
     # A branch can have hundreds of agents: a page of them at a time keeps the page light
     # (DESIGN §5: ≤ 8 KB); the sort puts the agents that need attention on the first page.
-    pages = max(1, -(-agents.count() // AGENTS_PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    rows = agents.rows(sort, offset=(page - 1) * AGENTS_PER_PAGE, limit=AGENTS_PER_PAGE)
+    rows, page, pages = agents.page(sort, min(max(request.args.get("page", 1, type=int) or 1, 1),
+                                              100_000), AGENTS_PER_PAGE)
     return render_page("supervisor/agents.html", "supervisor/_agents.html", status=status,
                        page=page, pages=pages, rows=rows, sort=sort, sorts=supervision.SORTS,
                        branch=current_user.branch, error=error,

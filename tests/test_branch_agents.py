@@ -123,6 +123,14 @@ def test_database_ranking_agrees_with_the_domain_flags(app, branch):
                      for r in agents.rows(sort, offset=offset, limit=7)]
             assert pages == [r.agent.username for r in ranked], sort
 
+        # A page with the number of pages in one statement; past the end, the last page.
+        rows, page, pages = agents.page("name", 2, 7)
+        assert (page, pages) == (2, 6)
+        assert [r.agent.username for r in rows] == \
+            [r.agent.username for r in agents.rows("name", offset=7, limit=7)]
+        rows, page, pages = agents.page("name", 99, 7)
+        assert (page, pages, len(rows)) == (6, 6, AGENTS - 1 - 35)
+
         flagged = [row for row in everyone if row.flags]
         assert len(flagged) >= 5
         assert [r.agent.username for r in agents.rows(limit=1000, flagged_only=True)] == \

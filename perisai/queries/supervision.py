@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Integer, and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain import DomainError, N_
@@ -89,13 +89,22 @@ def _agents_join(branch: Branch, month: date, *columns):
                        & (AgentMonth.branch_id == branch.id) & (AgentMonth.month == month)))
 
 
-def _pending_deposits(branch: Branch):
-    """Each agent's deposits waiting for the supervisor, as a column of the agents' query (one
-    statement less per page: on PostgreSQL each costs about a millisecond here)."""
-    return (select(func.count(Deposit.id))
-            .where(Deposit.agent_id == User.id, Deposit.branch_id == branch.id,
-                   Deposit.status == DepositStatus.PENDING)
-            .correlate(User).scalar_subquery())
+def _with_pending_deposits(query, branch: Branch, agent_id: int | None = None):
+    """`query` with each agent's deposits waiting for the supervisor as its last column, from
+    one grouped read of the branch's waiting deposits (a few dozen, by the branch's index) joined
+    in: a count per agent asked agent by agent walked each agent's every deposit (6 ms for a
+    branch of 400 agents at 1,000,000 members), and a statement of its own costs about a
+    millisecond on PostgreSQL here."""
+    only = () if agent_id is None else (Deposit.agent_id == agent_id,)
+    # Grouped on `+agent_id`: SQLite otherwise walks every deposit of the branch's agents in
+    # the (agent) index to group them; the unary plus keeps it on the (branch, status) index.
+    agent = literal_column("+deposits.agent_id", Integer)
+    waiting = (select(agent.label("agent_id"), func.count(Deposit.id).label("pending"))
+               .where(Deposit.branch_id == branch.id, Deposit.status == DepositStatus.PENDING,
+                      *only)
+               .group_by(agent).subquery("waiting"))
+    return (query.add_columns(waiting.c.pending)
+            .outerjoin(waiting, waiting.c.agent_id == User.id))
 
 
 def _rows(found, findings, *, cash_limit: int, now: datetime,
@@ -124,9 +133,9 @@ def agent_row(session: Session, branch: Branch, today: date, agent: User,
               now: datetime | None = None) -> AgentRow:
     """One agent's row (cash, ageing, flags, this month), with every integrity flag."""
     now = now or utcnow()
-    found = session.execute(_agents_join(branch, month_of(today), *AGENT_COLUMNS,
-                                         _pending_deposits(branch))
-                            .where(User.id == agent.id)).all()
+    found = session.execute(_with_pending_deposits(
+        _agents_join(branch, month_of(today), *AGENT_COLUMNS), branch, agent.id)
+        .where(User.id == agent.id)).all()
     findings = integrity_findings(session, branch, today, agent_id=agent.id, now=now)
     return _rows(found, findings, cash_limit=branch.cash_limit, now=now,
                  inactive_before=inactive_threshold(today, branch.timezone))[0]
@@ -199,6 +208,20 @@ class BranchAgents:
     def rows(self, sort: str = "worst", *, offset: int = 0, limit: int = 50,
              flagged_only: bool = False) -> list[AgentRow]:
         """A page of rows in the order of `sort` (`SORTS`; worst first by default)."""
+        return self._rows(self._found(sort, offset, limit, flagged_only=flagged_only))
+
+    def page(self, sort: str, page: int, per_page: int) -> tuple[list[AgentRow], int, int]:
+        """(rows, page, pages): the `page`-th page of the table (the last one when past it), the
+        number of agents counted in the same statement (a window count)."""
+        found = self._found(sort, (page - 1) * per_page, per_page, total=True)
+        if not found and page > 1:
+            page = max(1, -(-self.count() // per_page))
+            found = self._found(sort, (page - 1) * per_page, per_page, total=True)
+        total = found[0][-1] if found else 0
+        return self._rows(found), page, max(1, -(-total // per_page))
+
+    def _found(self, sort: str, offset: int, limit: int, *, flagged_only: bool = False,
+               total: bool = False):
         oldest = AgentAccount.oldest_undeposited_at.asc().nulls_last()
         # Most flags first, then most cash, then the oldest cash.
         worst = (self.flag_count.desc(), self.cash.desc(), oldest)
@@ -209,11 +232,15 @@ class BranchAgents:
             "registrations": (func.coalesce(AgentMonth.registrations, 0).desc(),),
             "name": (func.lower(User.full_name),),
         }.get(sort, worst)
-        query = self._from(*AGENT_COLUMNS, _pending_deposits(self.branch))
+        query = _with_pending_deposits(self._from(*AGENT_COLUMNS), self.branch)
+        if total:
+            query = query.add_columns(func.count().over())
         if flagged_only:
             query = query.where(self.flag_count > 0)
-        found = self.session.execute(
+        return self.session.execute(
             query.order_by(*order, User.username).offset(offset).limit(limit)).all()
+
+    def _rows(self, found) -> list[AgentRow]:
         return _rows(found, self.findings, cash_limit=self.branch.cash_limit, now=self.now,
                      inactive_before=self.inactive_before)
 
