@@ -44,12 +44,16 @@ def supervisor_queue(agent_id: int | None = None, shown: int | None = None) -> d
     the oldest `shown` items of each kind (the counts are of every one)."""
     branch_id = current_user.branch_id
     deposits = pending_deposits(db.session, branch_id, agent_id, limit=shown)
-    return dict(pending_deposits=deposits,
-                deposit_warnings=near_duplicates(db.session, deposits),
-                pending_reversals=pending_reversals(db.session, branch_id, agent_id, limit=shown),
-                pending_heir_changes=pending_heir_changes(db.session, branch_id, agent_id,
-                                                          limit=shown),
-                **supervision.queue_counts(db.session, branch_id, agent_id))
+    reversals = pending_reversals(db.session, branch_id, agent_id, limit=shown)
+    heir_changes = pending_heir_changes(db.session, branch_id, agent_id, limit=shown)
+    if shown is None:  # every item is here: count them, no statement needed
+        counts = dict(deposits_count=len(deposits),
+                      deposits_amount=sum(deposit.amount for deposit in deposits),
+                      reversals_count=len(reversals), heir_changes_count=len(heir_changes))
+    else:
+        counts = supervision.queue_counts(db.session, branch_id, agent_id)
+    return dict(pending_deposits=deposits, deposit_warnings=near_duplicates(db.session, deposits),
+                pending_reversals=reversals, pending_heir_changes=heir_changes, **counts)
 
 
 def supervisor_home_numbers(shown: int | None = QUEUE_SHOWN) -> dict:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Integer, and_, case, func, literal_column, or_, select
+from sqlalchemy import Integer, and_, case, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..domain import DomainError, N_
@@ -384,16 +384,20 @@ def late_collections(session: Session, agent_id: int, since: datetime) -> list[L
     waiting for the supervisor's look, however old."""
     columns = (Collection.receipt_number, Collection.collected_at, Collection.received_at,
                Collection.amount, Collection.late_review)
-    recent = session.execute(
-        select(*columns).where(Collection.agent_id == agent_id, Collection.collected_at >= since,
-                               Collection.received_at.is_not(None))
-        .order_by(Collection.collected_at.desc()).limit(1000)).all()
-    pending = session.execute(
-        select(*columns).where(Collection.agent_id == agent_id,
-                               Collection.late_review == LateReview.PENDING)
-        .order_by(Collection.collected_at.desc()).limit(LATE_LIST)).all()
+    # One statement: the waiting ones first (0), then the recent offline ones (1), each read
+    # from its partial index.
+    pending = (select(literal(0).label("part"), *columns)
+               .where(Collection.agent_id == agent_id,
+                      Collection.late_review == LateReview.PENDING)
+               .order_by(Collection.collected_at.desc()).limit(LATE_LIST).subquery())
+    recent = (select(literal(1).label("part"), *columns)
+              .where(Collection.agent_id == agent_id, Collection.collected_at >= since,
+                     Collection.received_at.is_not(None))
+              .order_by(Collection.collected_at.desc()).limit(1000).subquery())
+    found = session.execute(union_all(select(pending), select(recent))).all()
+    found.sort(key=lambda row: (row[0], -row[2].timestamp()))
     seen, rows = set(), []
-    for row in list(pending) + list(recent):
+    for row in (row[1:] for row in found):
         if row[0] in seen or not (row[4] or is_late(row[1], row[2])):
             continue
         seen.add(row[0])
