@@ -7,7 +7,8 @@ Not part of the product: it lives beside the benchmarks, is not in the wheel, re
 database that holds real users (anyone but the demo accounts) or its own data already, and
 without `--password` gives every seeded login a random password that it prints once.
 
-Five branches, their agents and supervisors, a head-office admin, workers spread unevenly over the agents, and
+Five named branches (or up to 2,000 with `--branches`: numbered ones after the five, each
+with its own NIK regency code), their agents and supervisors, a head-office admin, workers spread unevenly over the agents, and
 months of paid history: every registration has its membership row, every collection its paid
 bill and its ledger entry, agents paid their cash in with deposits that supervisors verified,
 some workers are behind or lapsed, some have an open code. The books are written as real use
@@ -71,6 +72,27 @@ BRANCHES = (
     ("SMG01", "Kantor Cabang Semarang Pemuda", "Asia/Jakarta", ("3374", "3322", "3321")),
     ("DPS01", "Kantor Cabang Denpasar", "Asia/Makassar", ("5171", "5103", "5102")),
 )
+MAX_BRANCHES = 2_000
+ZONES = ("Asia/Jakarta", "Asia/Jakarta", "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
+
+
+def branch_list(count: int) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """The first `count` branches: the five above, then numbered ones (for a national-scale
+    database: 2,000 branches' worth of agents), each with a regency code of its own for its
+    workers' NIKs (40 districts × 9,999 serials: about 400,000 members a branch)."""
+    if not 1 <= count <= MAX_BRANCHES:
+        raise SeedError(f"--branches must be between 1 and {MAX_BRANCHES}.")
+    used = {regency for branch in BRANCHES for regency in branch[3]}
+    free = (f"{province:02d}{regency:02d}" for province in range(11, 95)
+            for regency in range(1, 100))
+    chosen = list(BRANCHES[:count])
+    for n in range(len(BRANCHES) + 1, count + 1):
+        regency = next(code for code in free if code not in used)
+        chosen.append((f"KC{n:04d}", f"Kantor Cabang Wilayah {n:04d}", ZONES[n % len(ZONES)],
+                       (regency,)))
+    return chosen
+
+
 FIRST_NAMES_M = ("Agus", "Budi", "Dedi", "Eko", "Fajar", "Hendra", "Iwan", "Joko", "Rudi",
                  "Slamet", "Wahyu", "Yusuf", "Asep", "Bambang", "Dadang", "Made", "Ketut",
                  "Ahmad", "Rizky", "Andi", "Hasan", "Irfan", "Sutrisno", "Teguh", "Ujang")
@@ -480,8 +502,7 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
                now: datetime | None = None, progress=None) -> Totals:
     """Load the data into a scratch database (see `_refuse_real_databases`)."""
     started, cpu_started = time.monotonic(), time.process_time()
-    if not 1 <= branches <= len(BRANCHES):
-        raise SeedError(f"--branches must be between 1 and {len(BRANCHES)}.")
+    branch_rows = branch_list(branches)
     if agents < branches:
         raise SeedError("Need at least one agent per branch.")
     if audit not in AUDIT_MODES:
@@ -526,7 +547,7 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
         branch_ids, supervisor_ids, supervisor_names = [], [], []
         hashed = hash_password(password)
         created = _ts(now - timedelta(days=800))
-        for index, (code, name, zone, _regions) in enumerate(BRANCHES[:branches]):
+        for index, (code, name, zone, _regions) in enumerate(branch_rows):
             branch_id = ids["branches"] + index
             branch_ids.append(branch_id)
             out.add("branches", (branch_id, code, name, zone, 2_000_000))
@@ -536,13 +557,13 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
         user_id = ids["users"]
         for index in range(branches):
             supervisor_ids.append(user_id)
-            out.add("users", (user_id, f"scale.sup{index + 1}", f"Pengawas {BRANCHES[index][1][14:]}",
+            out.add("users", (user_id, f"scale.sup{index + 1}", f"Pengawas {branch_rows[index][1][14:]}",
                               "supervisor", branch_ids[index], None, hashed, 1, created, 1))
             supervisor_names.append(f"scale.sup{index + 1}")
             if full:
                 chain.event(out, now, SYSTEM.id, SYSTEM.username, "user.create", "user",
                             f"scale.sup{index + 1}",
-                            after={"role": "supervisor", "branch": BRANCHES[index][0]})
+                            after={"role": "supervisor", "branch": branch_rows[index][0]})
             user_id += 1
         agent_rows: list[_Agent] = []
         for n in range(agents):
@@ -552,11 +573,11 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
             first = choice(FIRST_NAMES_M + FIRST_NAMES_F)
             out.add("users", (user_id, agent.username, f"{first} {choice(LAST_NAMES)}",
                               "agent", branch_ids[branch_index],
-                              f"{BRANCHES[branch_index][0]}-{user_id:05d}", hashed, 1, created, 1))
+                              f"{branch_rows[branch_index][0]}-{user_id:05d}", hashed, 1, created, 1))
             if full:
                 chain.event(out, now, SYSTEM.id, SYSTEM.username, "user.create", "user",
                             agent.username,
-                            after={"role": "agent", "branch": BRANCHES[branch_index][0]})
+                            after={"role": "agent", "branch": branch_rows[branch_index][0]})
             user_id += 1
         # One head-office admin (no branch), for the admin's pages.
         out.add("users", (user_id, "scale.admin", "Admin Kantor Pusat", "admin", None, None,
@@ -603,7 +624,7 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
                 prices[key] = hit
             return hit
 
-        zones = [b[2] for b in BRANCHES[:branches]]
+        zones = [b[2] for b in branch_rows]
         # Indonesia keeps no summer time: each branch's local time is UTC plus a fixed offset
         # (checked at both ends of the seeded years), so months are found without a time-zone
         # conversion per row.
@@ -613,7 +634,7 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
         late = 1 if today.day > DUE_DAY else 0
         region_counters = [0] * branches
         regions = [[f"{regency}{district:02d}" for regency in b[3] for district in range(1, 41)]
-                   for b in BRANCHES[:branches]]
+                   for b in branch_rows]
         epoch = datetime(2000, 1, 1)
         occupations = [o.code for o in OCCUPATIONS]
         worker_id, heir_id = ids["workers"], ids["heirs"]

@@ -253,3 +253,35 @@ def test_supervisor_agents_page_comes_in_pages(app, client, database_url, capsys
     heading = next(h for h in every(home, "h2") if text_of(h) == "Agen perlu perhatian")
     assert len(heading.find_next_sibling("ul").find_all("li")) == 10
     assert f"({flagged} perlu perhatian)" in home and "/supervisor/agents" in link_targets(home)
+
+
+def test_branch_list_goes_past_the_five_named_branches():
+    """A national-scale database needs thousands of branches: numbered ones follow the five,
+    each with a regency code of its own, so NIKs never collide across branches."""
+    from bench.seed import BRANCHES, MAX_BRANCHES, branch_list
+    branches = branch_list(MAX_BRANCHES)
+    assert branches[:5] == list(BRANCHES)
+    assert len({code for code, *_ in branches}) == MAX_BRANCHES
+    regencies = [regency for *_, regions in branches for regency in regions]
+    assert len(set(regencies)) == len(regencies)
+    assert all(len(r) == 4 and r.isdigit() and 11 <= int(r[:2]) <= 94 for r in regencies)
+    assert branches[5][0] == "KC0006" and branches[-1][0] == "KC2000"
+    with pytest.raises(SeedError):
+        branch_list(MAX_BRANCHES + 1)
+
+
+@pytest.mark.both_backends
+def test_more_branches_than_the_named_five(app, runner, database_url, capsys):
+    code, output = _seed(database_url, capsys, "--workers", "200", "--collections", "400",
+                         "--agents", "16", "--branches", "8", "--password", "bench-pass-1")
+    assert code == 0, output
+    with app.app_context():
+        session = db.session
+        seeded = session.scalars(select(Branch).where(Branch.code.like("KC%"))).all()
+        assert sorted(b.code for b in seeded) == ["KC0006", "KC0007", "KC0008"]
+        for branch in seeded:
+            niks = session.scalars(select(Worker.nik).where(Worker.branch_id == branch.id)).all()
+            assert niks and len({nik[:4] for nik in niks}) == 1
+            assert session.scalar(select(func.count(User.id)).where(
+                User.branch_id == branch.id, User.role == "agent")) == 2
+    _verified(app, runner)
