@@ -97,3 +97,15 @@ def test_trusted_hosts_come_from_the_environment(monkeypatch):
     assert from_environment("/tmp")["TRUSTED_HOSTS"] == ["perisai.example.org", "127.0.0.1"]
     monkeypatch.setenv("TRUSTED_HOSTS", "")
     assert from_environment("/tmp")["TRUSTED_HOSTS"] is None
+
+
+def test_qr_codes_are_drawn_once_per_address():
+    """The slip's QR code is kept for its address: a slip shown again (print, share, the worker's
+    check) does not draw it again, and another address never gets a kept code."""
+    from perisai.links import qr_svg
+    qr_svg.cache_clear()
+    first = qr_svg("https://perisai.example/s/one")
+    again = qr_svg("https://perisai.example/s/one")
+    other = qr_svg("https://perisai.example/s/two")
+    assert again is first and other != first
+    assert qr_svg.cache_info().hits == 1 and qr_svg.cache_info().misses == 2
