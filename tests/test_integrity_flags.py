@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from helpers import nik_for, register, relogin, worker_id_from
 from markup import every, has, one, parse, text_of
+from perisai.commands import books
 from perisai.domain import flags
 from perisai.domain.clock import local_day_start_utc, local_today
 from perisai.domain.months import add_months, month_of
@@ -148,6 +149,9 @@ def test_lapsed_member_registered_again_by_the_same_agent(app, client, auth):
                                       branch_id=worker.branch_id, registered_at=datetime.utcnow(),
                                       first_month=worker.first_month, programs=worker.programs,
                                       renewal=True))
+        # The agents' months as the app keeps them with each registration (ledger-verify's
+        # recount): the supervisor's pages read the flags' version from them.
+        books.rebuild_agent_months(db.session)
         db.session.commit()
     relogin(client, auth, "supervisor1")
     assert "Peserta nonaktif didaftarkan lagi oleh agen yang sama" in agent_flags_seen(client)
@@ -165,3 +169,57 @@ def test_never_paid_threshold(unpaid, registered, flagged):
     (24, 10, False), (25, 1, True), (25, 0, False), (27, 3, True), (27, 2, False), (28, 10, False)])
 def test_bonus_burst_threshold(total, late, flagged):
     assert flags.bonus_burst_flag(total, late, 25) is flagged
+
+
+@pytest.mark.both_backends
+def test_the_branch_flags_are_kept_until_what_they_read_changes(app, client, auth):
+    """The light flags of a branch are worked out once and kept while their inputs (open
+    complaints, the month's registrations, the schemes, the day) are unchanged: one statement
+    checks that; a new registration or complaint makes them worked out again."""
+    from sqlalchemy import event
+
+    from perisai.models import Complaint
+    from perisai.queries import integrity
+
+    def statements_of(call):
+        seen = []
+
+        def remember(conn, cursor, statement, parameters, context, executemany):
+            seen.append(statement)
+        event.listen(db.engine, "before_cursor_execute", remember)
+        try:
+            result = call()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", remember)
+        return result, len(seen)
+
+    auth.login("agent1")
+    [worker_id] = register_some(client, 1, first_serial=930)
+    with app.app_context():
+        agent = db.session.scalars(select(User).where(User.username == "agent1")).one()
+        branch = agent.branch
+        today = local_today(branch.timezone)
+        def light():
+            return integrity.light_findings(db.session, branch, today)
+        first, worked_out = statements_of(light)
+        again, checked = statements_of(light)
+        assert again == first and checked == 1 < worked_out
+        assert "complaints" not in first.get(agent.id, {})
+        db.session.add(Complaint(ticket="T-KEPT-1", worker_id=worker_id, agent_id=agent.id,
+                                 branch_id=branch.id, message="Uang belum disetor"))
+        db.session.commit()
+        after, _ = statements_of(light)
+        assert after[agent.id]["complaints"] == [worker_id]
+        # Resolving it is seen too (the open count goes down).
+        complaint = db.session.scalars(select(Complaint).where(Complaint.ticket == "T-KEPT-1")).one()
+        boss = db.session.scalars(select(User).where(User.username == "supervisor1")).one()
+        complaint.status, complaint.resolved_by_id = "resolved", boss.id
+        complaint.resolved_at, complaint.resolution_note = datetime.utcnow(), "Sudah dicek."
+        db.session.commit()
+        assert "complaints" not in light().get(agent.id, {})
+    # A registration (a new membership) changes the version as well.
+    with app.app_context():
+        before = integrity._light_version(db.session, branch, today)
+    register_some(client, 1, first_serial=931)
+    with app.app_context():
+        assert integrity._light_version(db.session, branch, today) != before

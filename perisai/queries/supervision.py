@@ -18,7 +18,7 @@ from ..domain.statuses import DepositStatus, HeirChangeStatus, LateReview, Rever
 from ..models import (AgentAccount, AgentDay, AgentMonth, Branch, Collection, Deposit, HeirChange,
                       LedgerEntry, Reversal, User, Worker)
 from . import reversed_collection_ids
-from .integrity import integrity_findings
+from .integrity import integrity_findings, light_findings
 
 SORTS = {"worst": N_("Paling perlu perhatian"), "cash": N_("Uang di tangan"), "age": N_("Lama ditahan"),
          "collected": N_("Terkumpul bulan ini"), "registrations": N_("Pendaftaran bulan ini"),
@@ -155,7 +155,7 @@ class BranchAgents:
         self.now = now or utcnow()
         self.inactive_before = inactive_threshold(today, branch.timezone)
         # The cheap integrity flags (the branch's pages); one agent's page shows every one.
-        self.findings = integrity_findings(session, branch, today, now=self.now, light=True)
+        self.findings = light_findings(session, branch, today, now=self.now)
         cash = func.coalesce(AgentAccount.cash_on_hand, 0)
         counts = [
             case((and_(cash > 0, AgentAccount.oldest_undeposited_at < self.now - HELD_TOO_LONG),
