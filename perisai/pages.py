@@ -39,18 +39,20 @@ def agent_home_page(status: int = 200, **extra):
                                          deposit_panel=panel, **extra), status)
 
 
-def supervisor_queue(agent_id: int | None = None, shown: int | None = None) -> dict:
+def supervisor_queue(agent_id: int | None = None, shown: int | None = None,
+                     counts: dict | None = None) -> dict:
     """What waits for the supervisor: the whole branch's, or one agent's; with `shown`, only
-    the oldest `shown` items of each kind (the counts are of every one)."""
+    the oldest `shown` items of each kind (the counts are of every one: `counts` when the
+    caller has them already)."""
     branch_id = current_user.branch_id
     deposits = pending_deposits(db.session, branch_id, agent_id, limit=shown)
     reversals = pending_reversals(db.session, branch_id, agent_id, limit=shown)
     heir_changes = pending_heir_changes(db.session, branch_id, agent_id, limit=shown)
-    if shown is None:  # every item is here: count them, no statement needed
+    if counts is None and shown is None:  # every item is here: count them, no statement
         counts = dict(deposits_count=len(deposits),
                       deposits_amount=sum(deposit.amount for deposit in deposits),
                       reversals_count=len(reversals), heir_changes_count=len(heir_changes))
-    else:
+    elif counts is None:
         counts = supervision.queue_counts(db.session, branch_id, agent_id)
     return dict(pending_deposits=deposits, deposit_warnings=near_duplicates(db.session, deposits),
                 pending_reversals=reversals, pending_heir_changes=heir_changes, **counts)
@@ -59,9 +61,8 @@ def supervisor_queue(agent_id: int | None = None, shown: int | None = None) -> d
 def supervisor_home_numbers(shown: int | None = QUEUE_SHOWN) -> dict:
     """Every number of the supervisor's home: the branch's totals, the flagged agents, the queue."""
     agents = supervision.BranchAgents(db.session, current_user.branch, today())
-    queue = supervisor_queue(shown=shown)
-    return dict(totals=agents.totals(queue),
-                flagged=agents.rows(limit=FLAGGED_SHOWN, flagged_only=True), **queue)
+    totals, flagged, counts = agents.overview(FLAGGED_SHOWN)
+    return dict(totals=totals, flagged=flagged, **supervisor_queue(shown=shown, counts=counts))
 
 
 def supervisor_home_page():

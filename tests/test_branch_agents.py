@@ -140,6 +140,10 @@ def test_database_ranking_agrees_with_the_domain_flags(app, branch):
         assert everyone[0].agent.username == usernames[0]  # the most flags
 
         totals = agents.totals(queue_counts(session, home.id))
+        # The home's single statement gives the same figures, counts and flagged agents.
+        overview, worst, counts = agents.overview(10)
+        assert overview == totals and counts == queue_counts(session, home.id)
+        assert [r.agent.username for r in worst] == [r.agent.username for r in flagged[:10]]
         assert totals.agents == len(everyone)
         assert totals.flagged_agents == len(flagged)
         assert totals.cash_on_hand == sum(row.cash_on_hand for row in everyone)

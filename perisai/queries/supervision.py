@@ -179,24 +179,50 @@ class BranchAgents:
     def _from(self, *columns):
         return _agents_join(self.branch, self.month, *columns).where(*self.scope)
 
-    def totals(self, queue: dict[str, int]) -> BranchTotals:
-        """The branch's figures; `queue` is `queue_counts` of the branch."""
+    def _today(self) -> list:
         # The day's payments are kept per agent as they happen (`agent_days`): one row per
         # agent who took a payment today, however many payments the branch took.
         def today_sum(column):
             return (select(func.coalesce(func.sum(column), 0))
                     .where(AgentDay.branch_id == self.branch.id, AgentDay.day == self.today)
                     .scalar_subquery())
-        agents, cash, month_count, month_sum, flagged, day_count, day_sum = self.session.execute(
-            self._from(func.count(User.id), func.coalesce(func.sum(self.cash), 0),
-                       func.coalesce(func.sum(AgentMonth.collections), 0),
-                       func.coalesce(func.sum(AgentMonth.collected), 0),
-                       func.coalesce(func.sum(case((self.flag_count > 0, 1), else_=0)), 0),
-                       today_sum(AgentDay.collections), today_sum(AgentDay.collected))).one()
+        return [today_sum(AgentDay.collections), today_sum(AgentDay.collected)]
+
+    def _figures(self, window: bool = False) -> list:
+        """The branch's figures over every agent listed: agents, cash, this month's payments and
+        amount, agents with a flag (as window functions over the listed rows, with `window`)."""
+        def total(aggregate):
+            return func.coalesce(aggregate.over() if window else aggregate, 0)
+        return [total(func.count(User.id)), total(func.sum(self.cash)),
+                total(func.sum(AgentMonth.collections)), total(func.sum(AgentMonth.collected)),
+                total(func.sum(case((self.flag_count > 0, 1), else_=0)))]
+
+    def totals(self, queue: dict[str, int]) -> BranchTotals:
+        """The branch's figures; `queue` is `queue_counts` of the branch."""
+        found = self.session.execute(self._from(*self._figures(), *self._today())).one()
+        return self._totals(found, queue)
+
+    def overview(self, limit: int) -> tuple[BranchTotals, list[AgentRow], dict[str, int]]:
+        """The home in one statement: the branch's figures (the same sums as window functions
+        over every agent), today's payments and the queue's counts (subqueries), and the first
+        `limit` agents worst first, of which those with a flag are kept."""
+        found = self._found("worst", 0, limit, extra=[
+            *self._figures(window=True), *self._today(), *_queue_count_columns(self.branch.id)])
+        if not found:  # no agent listed: today's payments and the queue still count
+            queue = queue_counts(self.session, self.branch.id)
+            return self.totals(queue), [], queue
+        tail = found[0][-11:]
+        queue = dict(zip(QUEUE_KEYS, map(int, tail[7:])))
+        return (self._totals(tail[:7], queue), [row for row in self._rows(found) if row.flags],
+                queue)
+
+    @staticmethod
+    def _totals(found, queue: dict[str, int]) -> BranchTotals:
+        agents, cash, month_count, month_sum, flagged, day_count, day_sum = map(int, found)
         return BranchTotals(
-            cash_on_hand=int(cash), collected_today_count=int(day_count),
-            collected_today=int(day_sum), collected_month_count=int(month_count),
-            collected_month=int(month_sum), flagged_agents=int(flagged), agents=int(agents),
+            cash_on_hand=cash, collected_today_count=day_count, collected_today=day_sum,
+            collected_month_count=month_count, collected_month=month_sum,
+            flagged_agents=flagged, agents=agents,
             pending_deposits=queue["deposits_count"],
             pending_deposit_amount=queue["deposits_amount"],
             pending_reversals=queue["reversals_count"],
@@ -221,7 +247,7 @@ class BranchAgents:
         return self._rows(found), page, max(1, -(-total // per_page))
 
     def _found(self, sort: str, offset: int, limit: int, *, flagged_only: bool = False,
-               total: bool = False):
+               total: bool = False, extra=()):
         oldest = AgentAccount.oldest_undeposited_at.asc().nulls_last()
         # Most flags first, then most cash, then the oldest cash.
         worst = (self.flag_count.desc(), self.cash.desc(), oldest)
@@ -235,6 +261,8 @@ class BranchAgents:
         query = _with_pending_deposits(self._from(*AGENT_COLUMNS), self.branch)
         if total:
             query = query.add_columns(func.count().over())
+        if extra:
+            query = query.add_columns(*extra)
         if flagged_only:
             query = query.where(self.flag_count > 0)
         return self.session.execute(
@@ -245,10 +273,19 @@ class BranchAgents:
                      inactive_before=self.inactive_before)
 
 
+QUEUE_KEYS = ("deposits_count", "deposits_amount", "reversals_count", "heir_changes_count")
+
+
 def queue_counts(session: Session, branch_id: int, agent_id: int | None = None) -> dict[str, int]:
     """How many deposits (and how much money), reversals and heir changes wait for a supervisor
     in the branch (only one agent's, given `agent_id`), in one statement: the queue itself may
     show only the oldest of them."""
+    found = session.execute(select(*_queue_count_columns(branch_id, agent_id))).one()
+    return dict(zip(QUEUE_KEYS, map(int, found)))
+
+
+def _queue_count_columns(branch_id: int, agent_id: int | None = None) -> list:
+    """`QUEUE_KEYS` as scalar subqueries, to be selected alone or beside other columns."""
     deposits = [Deposit.branch_id == branch_id, Deposit.status == DepositStatus.PENDING]
     reversals = [Reversal.branch_id == branch_id, Reversal.status == ReversalStatus.PENDING]
     heir_changes = [HeirChange.branch_id == branch_id,
@@ -260,16 +297,12 @@ def queue_counts(session: Session, branch_id: int, agent_id: int | None = None) 
         heir_changes.append(HeirChange.worker_id.in_(
             select(Worker.id).where(Worker.agent_id == agent_id)))
 
-    def one(*columns_and_where):
-        *columns, where = columns_and_where
-        return select(*columns).where(*where).scalar_subquery()
-    found = session.execute(select(
-        one(func.count(Deposit.id), deposits),
-        one(func.coalesce(func.sum(Deposit.amount), 0), deposits),
-        one(func.count(Reversal.id), reversals),
-        one(func.count(HeirChange.id), heir_changes))).one()
-    return dict(zip(("deposits_count", "deposits_amount", "reversals_count",
-                     "heir_changes_count"), map(int, found)))
+    def one(column, where):
+        return select(column).where(*where).scalar_subquery()
+    return [one(func.count(Deposit.id), deposits),
+            one(func.coalesce(func.sum(Deposit.amount), 0), deposits),
+            one(func.count(Reversal.id), reversals),
+            one(func.count(HeirChange.id), heir_changes)]
 
 
 def branch_agent(session: Session, branch_id: int,
