@@ -69,7 +69,7 @@ def supervisor_home_page():
     # The oldest items of the queue; `?queue=all` shows every one.
     whole = request.args.get("queue") == "all"
     return render_page("supervisor/home.html", "supervisor/_queue.html",
-                       branch=current_user.branch, whole_queue=whole,
+                       branch=current_user.branch,
                        next_url=url_for("supervisor.home", queue="all") if whole
                        else url_for("supervisor.home"),
                        **supervisor_home_numbers(None if whole else QUEUE_SHOWN))
