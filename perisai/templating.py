@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, has_request_context, request, url_for
+from urllib.parse import quote
+
+from flask import Flask, g, has_request_context, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -46,7 +48,7 @@ def init_app(app: Flask) -> None:
         local_date=lambda moment, zone=None: (to_local(moment, zone or _user_zone())
                                               .strftime("%d-%m-%Y") if moment else "–"))
     app.jinja_env.globals.update(
-        static_url=static_url, csrf_token=generate_csrf, get_locale=get_locale,
+        url_for=fast_url_for, static_url=static_url, csrf_token=generate_csrf, get_locale=get_locale,
         public_link=public_link,
         new_form_key=new_form_key, bill_status_labels=BILL_LABELS,
         deposit_status_labels=DEPOSIT_LABELS, reversal_status_labels=REVERSAL_LABELS,
@@ -59,6 +61,65 @@ def init_app(app: Flask) -> None:
     _install_fast_gettext(app)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+
+# Marks put in place of path values to learn where they go: digits, so that an integer path
+# variable accepts them too, and unlikely to appear in an address by chance.
+_MARK = 8_273_645_190
+_PATH_SAFE = "!$&'()*+,/:;=@"  # what Werkzeug's converters leave unquoted in a path segment
+
+
+def fast_url_for(endpoint: str, **values) -> str:
+    """`url_for` for templates, built once per request and endpoint and then filled in.
+
+    A statement links a hundred receipts and the queue has four forms per item; Flask's
+    `url_for` costs about 40 µs each (5 ms of a supervisor's page). The first call for an
+    endpoint and set of arguments builds the address with marks in place of the values; when
+    every mark lands in the path, later calls put the values (quoted as Werkzeug's converters
+    do) in their place. Anything else (query arguments, `_external`, `_anchor`) goes through
+    `url_for` itself."""
+    if not values or not has_request_context() or any(name[0] == "_" for name in values):
+        return url_for(endpoint, **values)
+    names = tuple(values)
+    cache = g.get("_perisai_urls")
+    if cache is None:
+        cache = g._perisai_urls = {}
+    key = (endpoint, names)
+    pieces = cache.get(key, 0)
+    if pieces == 0:
+        pieces = cache[key] = _url_pieces(endpoint, names)
+    if pieces is None:
+        return url_for(endpoint, **values)
+    parts = [pieces[0]]
+    for name, piece in zip(names, pieces[1:]):
+        value = values[name]
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            return url_for(endpoint, **values)
+        parts.append(quote(str(value), safe=_PATH_SAFE))
+        parts.append(piece)
+    return "".join(parts)
+
+
+def _url_pieces(endpoint: str, names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The address of `endpoint` cut at each of `names`' values, in the order of `names`:
+    None when one of them does not land exactly once in the path."""
+    marks = [str(_MARK + i) for i in range(len(names))]
+    try:
+        built = url_for(endpoint, **dict(zip(names, marks)))
+    except Exception:  # noqa: BLE001 - a value this route cannot take: url_for will say so
+        return None
+    path = built.split("?", 1)[0]
+    if len(path) != len(built) or any(path.count(mark) != 1 for mark in marks):
+        return None
+    positions = sorted((path.index(mark), i) for i, mark in enumerate(marks))
+    if [i for _, i in positions] != list(range(len(names))):
+        return None  # the values are not in the order of the arguments: keep it simple
+    pieces, start = [], 0
+    for at, i in positions:
+        pieces.append(path[start:at])
+        start = at + len(marks[i])
+    pieces.append(path[start:])
+    return tuple(pieces)
 
 
 def program_names(programs) -> str:
