@@ -223,3 +223,52 @@ def test_the_branch_flags_are_kept_until_what_they_read_changes(app, client, aut
     register_some(client, 1, first_serial=931)
     with app.app_context():
         assert integrity._light_version(db.session, branch, today) != before
+
+
+@pytest.mark.both_backends
+def test_one_agents_flags_are_the_branchs_flags_of_that_agent(app, client, auth):
+    """One agent's page reads every flag in one statement of its own; it must find what the
+    branch's statements find for that agent, flag by flag and member by member."""
+    from perisai.models import Complaint
+    from perisai.queries.integrity import integrity_findings
+
+    auth.login("agent1")
+    crowded = register_some(client, 3, phone="0813 7777 0000", first_serial=800)
+    unpaid = register_some(client, 3, first_serial=820)
+    burst = register_some(client, 3, first_serial=840)
+    last_month = add_months(month_of(local_today(ZONE)), -1)
+    with app.app_context():
+        for worker in db.session.scalars(select(Worker).where(Worker.id.in_(unpaid))):
+            worker.registered_at -= timedelta(days=60)
+        agent = db.session.scalars(select(User).where(User.username == "agent1")).one()
+        db.session.add(Complaint(ticket="T-ONE-1", worker_id=crowded[0], agent_id=agent.id,
+                                 branch_id=agent.branch_id, message="Uang belum disetor"))
+        # A member who lapsed and was registered again by the same agent.
+        earlier = db.session.scalars(select(Membership).where(
+            Membership.worker_id == unpaid[0])).one()
+        earlier.registered_at -= timedelta(days=500)
+        worker = db.session.get(Worker, unpaid[0])
+        db.session.add(Membership(worker_id=worker.id, agent_id=agent.id,
+                                  branch_id=worker.branch_id, registered_at=datetime.utcnow(),
+                                  first_month=worker.first_month, programs=worker.programs,
+                                  renewal=True))
+        books.rebuild_agent_months(db.session)
+        db.session.commit()
+    _registered_late_in(app, burst, last_month)
+    _set_month(app, "agent1", last_month, 25)
+    with app.app_context():
+        branch = db.session.scalars(select(User).where(User.username == "agent1")).one().branch
+        today = local_today(branch.timezone)
+        whole = integrity_findings(db.session, branch, today)
+        agents = db.session.scalars(select(User).where(User.branch_id == branch.id,
+                                                       User.role == "agent")).all()
+        for agent in agents:
+            alone = integrity_findings(db.session, branch, today, agent_id=agent.id)
+            assert ({flag: sorted(members) for flag, members in alone.get(agent.id, {}).items()}
+                    == {flag: sorted(members)
+                        for flag, members in whole.get(agent.id, {}).items()}), agent.username
+            assert set(alone) <= {agent.id}
+        mine = whole[next(a.id for a in agents if a.username == "agent1")]
+        assert set(mine) == set(flags.INTEGRITY_FLAGS)  # every kind of flag was compared
+        assert sorted(mine["shared_phone"]) == sorted(crowded)
+        assert mine["re_registered"] == [unpaid[0]]
