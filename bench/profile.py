@@ -28,6 +28,10 @@ def main(argv=None) -> None:
     parser.add_argument("--path", action="append")
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--password", default=PASSWORD)
+    parser.add_argument("--threshold", type=float, default=0.02,
+                        help="leave out frames under this share of the time (0.02: 2 %%)")
+    parser.add_argument("--all-frames", action="store_true",
+                        help="show library frames too (Jinja, SQLAlchemy, Werkzeug)")
     args = parser.parse_args(argv)
     app = make_app(args.url)
     from perisai.extensions import db
@@ -75,8 +79,8 @@ def main(argv=None) -> None:
         for _ in range(args.rounds):
             client.get(path)
         profiler.stop()
-        print(profiler.output_text(unicode=True, color=False, show_all=False,
-                                   processor_options={"filter_threshold": 0.02}))
+        print(profiler.output_text(unicode=True, color=False, show_all=args.all_frames,
+                                   processor_options={"filter_threshold": args.threshold}))
 
 
 if __name__ == "__main__":
