@@ -45,9 +45,16 @@ def supervisor_queue(agent_id: int | None = None, shown: int | None = None,
     the oldest `shown` items of each kind (the counts are of every one: `counts` when the
     caller has them already)."""
     branch_id = current_user.branch_id
-    deposits = pending_deposits(db.session, branch_id, agent_id, limit=shown)
-    reversals = pending_reversals(db.session, branch_id, agent_id, limit=shown)
-    heir_changes = pending_heir_changes(db.session, branch_id, agent_id, limit=shown)
+    # A kind the counts say is empty is not asked for (most days, no reversal and no heir
+    # change waits: their statements, with what they load beside each item, were 4 ms).
+    def wanted(kind: str) -> bool:
+        return counts is None or counts[kind] > 0
+    deposits = (pending_deposits(db.session, branch_id, agent_id, limit=shown)
+                if wanted("deposits_count") else [])
+    reversals = (pending_reversals(db.session, branch_id, agent_id, limit=shown)
+                 if wanted("reversals_count") else [])
+    heir_changes = (pending_heir_changes(db.session, branch_id, agent_id, limit=shown)
+                    if wanted("heir_changes_count") else [])
     if counts is None and shown is None:  # every item is here: count them, no statement
         counts = dict(deposits_count=len(deposits),
                       deposits_amount=sum(deposit.amount for deposit in deposits),

@@ -206,3 +206,31 @@ def test_home_shows_the_oldest_ten_deposits_and_the_way_to_every_one(app, client
     assert not every(whole, '#queue a[href="/supervisor?queue=all#queue"]')
     # The totals count every waiting deposit, not only the ten shown.
     assert f"{waiting['deposits_count']} setoran" in text_of(one(home, "#stats"))
+
+
+def test_home_reads_no_kind_of_the_queue_that_nothing_waits_in(app, client, auth):
+    """The home's one statement counts the queue; a kind with nothing waiting is not read."""
+    from sqlalchemy import event
+
+    auth.login("supervisor1")
+    seen = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        home = client.get("/supervisor")
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert home.status_code == 200
+    with app.app_context():
+        boss = db.session.scalars(select(User).where(User.username == "supervisor1")).one()
+        waiting = queue_counts(db.session, boss.branch_id)
+    assert waiting["reversals_count"] == waiting["heir_changes_count"] == 0
+    assert any(s.startswith("SELECT users.") for s in seen)  # the listener saw the page's reads
+    assert not [s for s in seen if s.startswith(("SELECT reversals.", "SELECT heir_changes."))]
+    page = home.get_data(as_text=True)
+    assert "Tidak ada permintaan pembatalan." in page
+    assert "Tidak ada perubahan ahli waris yang menunggu." in page
