@@ -108,8 +108,9 @@ def numbers_for_page(path: str, agent) -> dict:
         return dict(agent_row=agent_numbers(agent), now=utcnow(),
                     **supervision.queue_counts(db.session, current_user.branch_id))
     if path == url_for("supervisor.agent", username=agent.username):
-        numbers = dict(agent_facts=agent_numbers(agent), now=utcnow(), agent=agent,
-                       **supervision.queue_counts(db.session, current_user.branch_id, agent.id))
+        row, queue = supervision.agent_row_and_queue(db.session, current_user.branch, today(),
+                                                     agent)
+        numbers = dict(agent_facts=row, now=utcnow(), agent=agent, **queue)
         # The statement as it is shown: its period and page are in the address htmx sends.
         shown = MultiDict(parse_qsl(urlsplit(request.headers.get("HX-Current-URL", "")).query))
         try:

@@ -16,7 +16,8 @@ from perisai.extensions import db
 from perisai.models import AgentAccount, Branch, Complaint, Deposit, User, Worker
 from perisai.commands import SYSTEM
 from perisai.commands.deposits import declare
-from perisai.queries.supervision import SORTS, BranchAgents, queue_counts
+from perisai.queries.supervision import (SORTS, BranchAgents, agent_row,
+                                         agent_row_and_queue, queue_counts)
 from bench.seed import main as seed
 
 AGENTS = 40
@@ -149,6 +150,18 @@ def test_database_ranking_agrees_with_the_domain_flags(app, branch):
         assert totals.cash_on_hand == sum(row.cash_on_hand for row in everyone)
         assert totals.collected_month == sum(row.collected_month for row in everyone)
         assert totals.collected_month_count == sum(row.collections_month for row in everyone)
+
+        # One agent's page reads its row and its queue's counts in one statement.
+        today = local_today(home.timezone)
+        waiting = 0
+        for row in everyone:
+            agent = session.get(User, row.agent.id)
+            alone, queue = agent_row_and_queue(session, home, today, agent)
+            assert queue == queue_counts(session, home.id, agent.id)
+            assert alone.flags == agent_row(session, home, today, agent).flags
+            assert queue["deposits_count"] == alone.pending_deposits == row.pending_deposits
+            waiting += queue["deposits_count"]
+        assert waiting == queue_counts(session, home.id)["deposits_count"] > 0
 
 
 def _login_supervisor(client):

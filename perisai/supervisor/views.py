@@ -59,7 +59,7 @@ def agent(username: str):
         statement = agent_statement(agent, request.args)
     except DomainError as problem:
         error, status, statement = problem.text, problem.status_code, None
-    row = supervision.agent_row(db.session, branch, today(), agent)
+    row, queue = supervision.agent_row_and_queue(db.session, branch, today(), agent)
     this_month = month_of(today())
     incentives = monthly_incentives(db.session, agent.id, add_months(this_month, -1), 2,
                                     branch.timezone)[::-1]  # this month first
@@ -72,7 +72,7 @@ def agent(username: str):
                        late=supervision.late_collections(db.session, agent.id,
                                                          utcnow() - LATE_WINDOW),
                        next_url=url_for("supervisor.agent", username=agent.username),
-                       **supervisor_queue(agent.id))
+                       **supervisor_queue(agent.id, counts=queue))
 
 
 LATE_WINDOW = timedelta(days=60)
