@@ -437,7 +437,10 @@ class _Writer:
             self.conn.commit()
             self.conn.autocommit = True
             with self.conn.cursor() as cursor:
-                cursor.execute("ANALYZE")
+                # VACUUM as well: it sets the visibility map, without which PostgreSQL reads the
+                # table for rows an index holds (index-only scans). A database in use has had
+                # autovacuum do this; this machine's server runs with autovacuum off.
+                cursor.execute("VACUUM (ANALYZE)")
             self.conn.autocommit = False
         self.raw.close()
 
