@@ -44,7 +44,8 @@ def test_any_part_of_a_name_phone_nik_tail_member_or_receipt(app, client, auth):
                               birth_date="1983-04-05", full_name="Joko Anwar", phone="0811 5555 4444")
     with app.app_context():
         member = db.session.scalar(select(Worker.member_number).where(Worker.full_name == "Joko Anwar"))
-    assert names(client, "sri") == ["Bambang Sriyono", "Sri Wahyuningsih"]  # anywhere in the name
+    # Anywhere in the name: the names that start with it first.
+    assert names(client, "sri") == ["Sri Wahyuningsih", "Bambang Sriyono"]
     assert names(client, "SRIYO") == ["Bambang Sriyono"]
     assert names(client, "ningsih") == ["Sri Wahyuningsih"]
     assert names(client, "wahyu ning") == []  # a part is typed as it appears
@@ -75,7 +76,7 @@ def test_search_stays_inside_the_scope(app, client, auth):
     assert names(client, "sri") == [] and names(client, "7000") == []
     assert names(client, whole_nik) == []
     relogin(client, auth, "supervisor1")  # their branch
-    assert names(client, "sri") == ["Bambang Sriyono", "Sri Wahyuningsih"]
+    assert names(client, "sri") == ["Sri Wahyuningsih", "Bambang Sriyono"]
     assert names(client, whole_nik) == ["Dewi Lestari"]
     relogin(client, auth, "supervisor2")  # another branch
     assert names(client, "sri") == [] and names(client, "7000") == []
@@ -102,7 +103,8 @@ def test_common_parts_page_through_the_scope(app, client, auth):
     cap = worker_queries.CANDIDATE_CAP
     worker_queries.CANDIDATE_CAP = 1
     try:
-        assert names(client, "sri") == ["Bambang Sriyono", "Sri Wahyuningsih"]
+        # The names that start with it first, then the others holding it; numbers: name order.
+        assert names(client, "sri") == ["Sri Wahyuningsih", "Bambang Sriyono"]
         assert names(client, "7000") == ["Bambang Sriyono", "Sri Wahyuningsih"]
     finally:
         worker_queries.CANDIDATE_CAP = cap
@@ -125,12 +127,15 @@ def test_a_supervisors_search_gives_the_same_pages_whether_the_names_sort_early_
         app, client, auth, monkeypatch, backend):
     """PostgreSQL reads the first names of the branch in order before asking the trigram index
     (`queries.workers.NAME_WINDOW`); with a window of 3 names both ways are taken here, and every
-    page must be the one a plain walk of the branch's names gives."""
+    page must be the one a plain walk of the branch's names gives: those that start with the
+    part first, then the others, each in name order (pages of 2 cut across the two)."""
     from perisai.queries import workers as worker_queries
     monkeypatch.setattr(worker_queries, "NAME_WINDOW", 3)
     auth.login("agent1")
     made = ["Ani Suryani", "Ayu Lestari", "Budi Santoso", "Dedi Santoso", "Eko Prasetyo",
-            "Rina Santoso", "Siti Aminah", "Siti Santoso", "Wati Santoso"]
+            "Rina Santoso", "Siti Aminah", "Siti Santoso", "Wati Santoso",
+            # Names that hold a part without starting with it: they come after those that do.
+            "Ayu Sitiawati", "Nur Siti Rahayu", "Dani Pratama"]
     for n, name in enumerate(made):
         born = date(1985, 1 + n, 10)
         response = register(client, nik=nik_for(born, "F", 700 + n), birth_date=born.isoformat(),
@@ -145,7 +150,9 @@ def test_a_supervisors_search_gives_the_same_pages_whether_the_names_sort_early_
                                      Worker.name_key.like(f"%{q}%") if len(q) > 2
                                      else Worker.name_key.like(f"{q}%"))
                 .order_by(Worker.name_key, Worker.id)).all()
-            for page in (1, 2, 3):
+            # The names that start with it come first, then the others holding it.
+            walked.sort(key=lambda w: not w.name_key.startswith(q))
+            for page in (1, 2, 3, 4, 5):
                 got, more = worker_queries.search(db.session, supervisor, q, page, 2)
                 expected = walked[(page - 1) * 2:page * 2]
                 assert [w.id for w in got] == [w.id for w in expected], (backend, q, page)

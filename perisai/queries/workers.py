@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_, select, text as sql
+from sqlalchemy import func, or_, select, text as sql
 from sqlalchemy.orm import Session
 
 from ..domain import DomainError
@@ -38,7 +38,12 @@ CANDIDATE_CAP = 2000  # above this many index hits, walking the scope's names in
 
 def search(session: Session, user: User, q: str, page: int, per_page: int) -> tuple[list[Worker], bool]:
     """Workers in the caller's scope matching any part of a name, a part of a phone number, the
-    last 4+ digits of a NIK, a member number or a receipt number; in name order, a page at a time.
+    last 4+ digits of a NIK, a member number or a receipt number; a page at a time.
+
+    Names that start with what was typed come first, then the other names that hold it, each
+    in name order: "siti" lists the Sitis before "Nur Siti Rahayu", as a person looking for
+    someone expects, and the first ones come from the scope's name index in order whatever
+    the size of the branch (`_names_found`). Numbers list their workers in name order.
 
     A whole NIK is looked up in its unique index. PostgreSQL answers the parts from trigram
     indexes (pg_trgm); a supervisor's name part as `_branch_name_search` says. SQLite: an
@@ -47,19 +52,61 @@ def search(session: Session, user: User, q: str, page: int, per_page: int) -> tu
     table returns more than CANDIDATE_CAP of them, it walks the branch's name index instead,
     which finds a page of such common matches after a few rows."""
     wanted = parse_search(q)
-    query = scoped(user)
     if wanted.too_few_digits:
         return [], False
+    offset, wanted_rows = (page - 1) * per_page, per_page + 1
+    if wanted.text and not wanted.name_prefix_only:
+        rows = _names_found(session, user, wanted, offset, wanted_rows)
+    else:
+        rows = _found(session, user, wanted, offset, wanted_rows)
+    return rows[:per_page], len(rows) > per_page
+
+
+def _starts_with(text: str, column=Worker.name_key) -> tuple:
+    return (column >= text, column < text + "\uffff")
+
+
+def _does_not_start_with(text: str, column=Worker.name_key):
+    return or_(column < text, column >= text + "\uffff")
+
+
+def _names_found(session: Session, user: User, wanted: SearchQuery, offset: int,
+                 limit: int) -> list[Worker]:
+    """Rows `offset` to `offset + limit` of the names that start with the text (from the name
+    index, in order), then of the other names holding it."""
+    in_order = (Worker.name_key, Worker.id)
+    first = session.scalars(scoped(user).where(*_starts_with(wanted.text)).order_by(*in_order)
+                            .offset(offset).limit(limit)).all()
+    if len(first) == limit:
+        return first
+    if first:  # the names starting with it end on this page
+        starting = offset + len(first)
+    elif offset:
+        starting = session.scalar(select(func.count()).select_from(
+            scoped(user).where(*_starts_with(wanted.text)).subquery()))
+    else:
+        starting = 0
+    return first + _found(session, user, wanted, max(0, offset - starting), limit - len(first),
+                          elsewhere=True)
+
+
+def _found(session: Session, user: User, wanted: SearchQuery, offset: int, limit: int, *,
+           elsewhere: bool = False) -> list[Worker]:
+    """The matches in name order, `offset` to `offset + limit`; with `elsewhere`, only the
+    names that hold the text but do not start with it."""
+    query = scoped(user)
+    if elsewhere:
+        query = query.where(_does_not_start_with(wanted.text))
     if wanted.name_prefix_only:
-        key = wanted.text
-        query = query.where(Worker.name_key >= key, Worker.name_key < key + "\uffff")
+        query = query.where(*_starts_with(wanted.text))
     elif wanted.nik:
         # A whole NIK (16 digits) names one worker, and no phone number (13 digits at most)
         # holds it: the unique index answers, not a scan of every phone and NIK tail (42 ms
         # on PostgreSQL at 1,000,000 members).
         query = query.where(Worker.id.in_(_exact_matches(session, wanted)))
     elif wanted.text and user.is_supervisor and session.get_bind().dialect.name == "postgresql":
-        return _branch_name_search(session, user.branch_id, _name_pattern(wanted), page, per_page)
+        return _branch_name_search(session, user.branch_id, _name_pattern(wanted), offset, limit,
+                                   elsewhere=wanted.text if elsewhere else None)
     elif not wanted.is_empty:
         exact = _exact_matches(session, wanted)
         parts = _part_condition(wanted)
@@ -71,44 +118,45 @@ def search(session: Session, user: User, q: str, page: int, per_page: int) -> tu
             query = query.where(Worker.id.in_(candidates | exact), parts | Worker.id.in_(exact))
         else:
             query = query.where(or_(parts, Worker.id.in_(exact)) if exact else parts)
-    rows = session.scalars(query.order_by(Worker.name_key, Worker.id)
-                           .offset((page - 1) * per_page).limit(per_page + 1)).all()
-    return rows[:per_page], len(rows) > per_page
+    return session.scalars(query.order_by(Worker.name_key, Worker.id)
+                           .offset(offset).limit(limit)).all()
 
 
 NAME_WINDOW = 3_000  # names of a branch read in order before the trigram index is asked
 
 
-def _branch_name_search(session: Session, branch_id: int, pattern: str, page: int,
-                        per_page: int) -> tuple[list[Worker], bool]:
-    """PostgreSQL, a part of a name in a branch of up to hundreds of thousands of members.
+def _branch_name_search(session: Session, branch_id: int, pattern: str, offset: int, limit: int,
+                        elsewhere: str | None = None) -> list[Worker]:
+    """PostgreSQL, a part of a name in a branch of up to hundreds of thousands of members
+    (with `elsewhere`, only the names that do not start with that text).
 
     Walking the branch's names in order finds a common part fast when its names sort early
     ("agus": 3 ms at 1,000,000 members) but reads the whole alphabet first when they sort late
     ("siti": 146,000 names, 308 ms); the trigram index finds every match and sorts them (42 ms
     for "siti", but 43 ms for "agus"). So the first NAME_WINDOW names are read from the index
     first: if the page is among them it is exactly the page the whole walk would give, and only
-    otherwise is the trigram index asked. At 1 M: "siti" 46 ms, "agus" 5 ms, "santoso" 9 ms,
-    a part nobody has 11 ms (was 3), a rare two-word name 25 ms (was 16)."""
-    wanted_rows = page * per_page + 1
+    otherwise is the trigram index asked. (The names that start with the part come first and
+    are read from the name index by `search`; this looks for the others.)"""
+    wanted_rows = offset + limit
+    def other(column) -> tuple:
+        return () if elsewhere is None else (_does_not_start_with(elsewhere, column),)
     window = (select(Worker.id, Worker.name_key).where(Worker.branch_id == branch_id)
               .order_by(Worker.name_key, Worker.id).limit(NAME_WINDOW).subquery())
     hits = session.execute(select(window.c.id)
-                           .where(window.c.name_key.like(pattern, escape="\\"))
+                           .where(window.c.name_key.like(pattern, escape="\\"),
+                                  *other(window.c.name_key))
                            .order_by(window.c.name_key, window.c.id).limit(wanted_rows)).scalars().all()
     if len(hits) == wanted_rows:
-        ids = hits[(page - 1) * per_page:]
+        ids = hits[offset:]
         found = {w.id: w for w in session.scalars(select(Worker).where(Worker.id.in_(ids)))}
-        rows = [found[i] for i in ids]
-    else:
-        # The same order, written so that no index provides it: the matches come from the
-        # trigram index and are then sorted, instead of the whole branch being walked.
-        rows = session.scalars(
-            select(Worker).where(Worker.branch_id == branch_id,
-                                 Worker.name_key.like(pattern, escape="\\"))
-            .order_by(Worker.name_key.concat(""), Worker.id)
-            .offset((page - 1) * per_page).limit(per_page + 1)).all()
-    return rows[:per_page], len(rows) > per_page
+        return [found[i] for i in ids]
+    # The same order, written so that no index provides it: the matches come from the
+    # trigram index and are then sorted, instead of the whole branch being walked.
+    return session.scalars(
+        select(Worker).where(Worker.branch_id == branch_id,
+                             Worker.name_key.like(pattern, escape="\\"), *other(Worker.name_key))
+        .order_by(Worker.name_key.concat(""), Worker.id)
+        .offset(offset).limit(limit)).all()
 
 
 def _name_pattern(wanted: SearchQuery) -> str:
