@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text as sql_text
 
 from conftest import csrf_token
 from helpers import figure_cards
@@ -57,14 +57,29 @@ def _verified(app, runner):
         assert result.exit_code == 0, result.output
 
 
+def _foreign_keys(backend: str) -> set:
+    """PostgreSQL's foreign keys as the catalogue holds them (with whether they were checked)."""
+    if backend != "postgresql":
+        return set()
+    return set(db.session.execute(sql_text(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated "
+        "FROM pg_constraint WHERE contype = 'f'")).all())
+
+
 @pytest.mark.both_backends
-def test_seed_counts_books_and_audit_summary(app, runner, database_url, capsys):
+def test_seed_counts_books_and_audit_summary(app, runner, database_url, capsys, backend):
     with app.app_context():
         before = _counts()
+        keys = _foreign_keys(backend)
+        db.session.rollback()
     code, output = _seed(database_url, capsys, "--workers", str(WORKERS), "--collections",
                          str(COLLECTIONS), "--agents", str(AGENTS), "--password", "bench-pass-1")
     assert code == 0, output
     assert "300 workers" in output
+    with app.app_context():
+        # The foreign keys dropped for the load are back, the same, and every row was checked.
+        assert _foreign_keys(backend) == keys
+        assert backend == "sqlite" or (len(keys) > 40 and all(row[3] for row in keys))
 
     with app.app_context():
         after = _counts()
