@@ -23,6 +23,13 @@ def translations():
     return found
 
 
+def gettext(string: str, **variables) -> str:
+    """Flask-Babel's `gettext` from the request's catalogue (looked up once): the agents' table
+    says how long each agent has held its cash, fifty times a page."""
+    found = translations().ugettext(string)
+    return found % variables if variables else found
+
+
 def locale_name() -> str:
     found = g.get("_perisai_locale")
     if found is None:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from urllib.parse import quote
 
 from flask import Flask, g, has_request_context, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -22,7 +22,7 @@ from .domain.occupations import label as occupation_label
 from .domain.statuses import (BILL_LABELS, COMPLAINT_LABELS, DEPOSIT_LABELS, HEIR_CHANGE_LABELS,
                               LEDGER_LABELS, REVERSAL_LABELS)
 from .domain.text import rupiah
-from .i18n import localize, month_name, translations
+from .i18n import gettext, localize, month_name, translations
 from .links import public_card_url, public_link, whatsapp_url
 
 

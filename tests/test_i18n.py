@@ -173,3 +173,13 @@ def test_compiled_catalogue_matches_the_po(tmp_path):
                 for m in cat if m.id}
 
     assert entries(committed) == entries(fresh), "run `make translations` to recompile messages.mo"
+
+
+def test_held_for_in_the_readers_language(app):
+    """How long cash has been held (the agents' table), from the request's catalogue."""
+    from perisai.templating import held_for
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        assert held_for(27.5) == "1 d 3 h" and held_for(5) == "5 h"
+    with app.test_request_context("/"):
+        assert held_for(27.5) == "1 hari 3 jam" and held_for(0.5) == "< 1 jam"
+        assert held_for(None) == "–"
