@@ -31,7 +31,12 @@ SECRET_KEY = "bench-secret-key-not-for-production"
 FLASK = [sys.executable, "-m", "flask", "--app", "perisai"]
 SEED = [sys.executable, "-m", "bench.seed"]
 # workers, collections (five per worker, as in the 1,000,000 / 5,000,000 target)
-SCALES = {"10k": (10_000, 50_000), "100k": (100_000, 500_000), "1m": (1_000_000, 5_000_000)}
+SCALES = {"10k": (10_000, 50_000), "100k": (100_000, 500_000), "1m": (1_000_000, 5_000_000),
+          "10m": (10_000_000, 50_000_000)}
+# The national database (issue 14): 2,000 branches of uneven size and 20,000 agents, so that an
+# agent has as many members as at 1 M (500 on average) and the busiest branch a few hundred
+# agents; the smaller scales keep their five branches and 2,000 agents.
+SCALE_SEED_ARGS = {"10m": ["--branches", "2000", "--agents", "20000"]}
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -92,7 +97,8 @@ def ensure_database(backend: str, scale: str) -> str:
     subprocess.run(FLASK + ["init-db"], env=env, check=True, cwd=ROOT)
     started = time.monotonic()
     subprocess.run(SEED + ["--workers", str(workers), "--collections", str(collections),
-                           "--password", PASSWORD], env=env, check=True, cwd=ROOT)
+                           "--password", PASSWORD, *SCALE_SEED_ARGS.get(scale, [])],
+                   env=env, check=True, cwd=ROOT)
     record_seed_time(backend, scale, time.monotonic() - started)
     return url
 

@@ -77,6 +77,25 @@ MAX_BRANCHES = 2_000
 ZONES = ("Asia/Jakarta", "Asia/Jakarta", "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")
 
 
+def _agents_branches(agents: int, branches: int, seed: int) -> list[int]:
+    """Each agent's branch (an index into the branch list). Up to the five named branches, the
+    agents are spread evenly, as the 10 k and 1 M databases always were; past them (a national
+    database), unevenly as real branches are: sizes drawn from a log-normal spread (the
+    biggest of 2,000 about 18 times the mean), from a generator of their own so that the rest
+    of the data does not change with them."""
+    if branches <= len(BRANCHES):
+        return [n % branches for n in range(agents)]
+    spread = random.Random(seed + 1)
+    weights = [spread.lognormvariate(0, 1.0) for _ in range(branches)]
+    total = sum(weights)
+    sizes = [int(agents * weight / total) for weight in weights]
+    for index in spread.sample(range(branches), agents - sum(sizes)):
+        sizes[index] += 1
+    homes = [index for index, size in enumerate(sizes) for _ in range(size)]
+    spread.shuffle(homes)
+    return homes
+
+
 def branch_list(count: int) -> list[tuple[str, str, str, tuple[str, ...]]]:
     """The first `count` branches: the five above, then numbered ones (for a national-scale
     database: 2,000 branches' worth of agents), each with a regency code of its own for its
@@ -594,7 +613,7 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
     out = _Writer(session, chain, audit, now)
 
     try:
-        # Branches, one supervisor each, and agents spread evenly over them.
+        # Branches, one supervisor each, and agents spread over them (`_agents_branches`).
         branch_ids, supervisor_ids, supervisor_names = [], [], []
         hashed = hash_password(password)
         created = _ts(now - timedelta(days=800))
@@ -617,8 +636,9 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
                             after={"role": "supervisor", "branch": branch_rows[index][0]})
             user_id += 1
         agent_rows: list[_Agent] = []
+        homes = _agents_branches(agents, branches, seed)
         for n in range(agents):
-            branch_index = n % branches
+            branch_index = homes[n]
             agent = _Agent(user_id, branch_index, f"scale.agent{n + 1:04d}")
             agent_rows.append(agent)
             first = choice(FIRST_NAMES_M + FIRST_NAMES_F)

@@ -2,6 +2,8 @@
 and whose rows the app can use; it refuses a database with real users."""
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select, text as sql_text
@@ -15,7 +17,7 @@ from perisai.domain.status import membership_status
 from perisai.extensions import db
 from perisai.models import (AgentAccount, AgentMonth, AuditEvent, Bill, Branch, Collection,
                             Deposit, Heir, IncentiveTally, LedgerEntry, Membership, User, Worker)
-from bench.seed import GENERATED, NumberSpace, SeedError, _Table, main
+from bench.seed import GENERATED, NumberSpace, SeedError, _agents_branches, _Table, main
 
 WORKERS, COLLECTIONS, AGENTS = 300, 1_000, 12
 
@@ -294,9 +296,21 @@ def test_more_branches_than_the_named_five(app, runner, database_url, capsys):
         session = db.session
         seeded = session.scalars(select(Branch).where(Branch.code.like("KC%"))).all()
         assert sorted(b.code for b in seeded) == ["KC0006", "KC0007", "KC0008"]
-        for branch in seeded:
+        homes = _agents_branches(16, 8, 20251122)
+        for index, branch in enumerate(seeded, start=5):
             niks = session.scalars(select(Worker.nik).where(Worker.branch_id == branch.id)).all()
-            assert niks and len({nik[:4] for nik in niks}) == 1
-            assert session.scalar(select(func.count(User.id)).where(
-                User.branch_id == branch.id, User.role == "agent")) == 2
+            agents = session.scalar(select(func.count(User.id)).where(
+                User.branch_id == branch.id, User.role == "agent"))
+            assert agents == homes.count(index)
+            # A branch's members carry its own regency code (a branch may have no agent).
+            assert len({nik[:4] for nik in niks}) == (1 if agents else 0)
     _verified(app, runner)
+
+
+def test_agents_spread_evenly_over_five_branches_and_unevenly_over_more():
+    assert _agents_branches(2000, 5, 1) == [n % 5 for n in range(2000)]  # the 1 M database's
+    homes = _agents_branches(20_000, 2_000, 20251122)
+    sizes = sorted(Counter(homes).values())
+    assert len(homes) == 20_000 and set(homes) <= set(range(2_000))
+    assert sizes[-1] > 10 * (20_000 / 2_000)  # a big branch, as real ones are
+    assert _agents_branches(20_000, 2_000, 20251122) == homes  # the same every time
