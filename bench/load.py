@@ -111,12 +111,12 @@ class Agent(threading.Thread):
         self.client.close()
 
 
-def check_database(url: str, agents: list[Agent]) -> dict:
+def check_database(url: str, agents: list[Agent], whole_books: bool = True) -> dict:
     from perisai import create_app
     from perisai.extensions import db
     from perisai.models import Bill, Collection
     from perisai.commands.audit import verify as audit_verify
-    from perisai.commands.books import verify_books
+    from perisai.commands.books import _verify_ledger, verify_books
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
                       "PUBLIC_BASE_URL": "http://127.0.0.1", "SQLALCHEMY_ENGINE_OPTIONS": {}})
     expected = {code: receipt for a in agents for code, receipt in a.receipts.items()}
@@ -137,14 +137,17 @@ def check_database(url: str, agents: list[Agent]) -> dict:
         unexpected = [code for code in per_code if code not in expected]
         wrong_receipt = [code for code, receipt in expected.items()
                          if per_code.get(code, [None])[0] != receipt]
-        mismatches = verify_books(session).ledger
+        # Every book at 1 M (3.6 minutes on PostgreSQL); at 10 M the ledger against the
+        # agents' cash alone, which is what a payment moves (the rest would take half an hour).
+        mismatches = verify_books(session).ledger if whole_books else _verify_ledger(session)
         audit = audit_verify(session)
         session.remove()
         db.engine.dispose()
     return {"collections_found": len(rows), "collections_expected": len(expected),
             "collected_twice": len(twice), "missing": len(missing),
             "unexpected": len(unexpected), "wrong_receipt": len(wrong_receipt),
-            "ledger_mismatches": len(mismatches), "audit_ok": audit.ok,
+            "ledger_mismatches": len(mismatches), "books_checked": "all" if whole_books
+            else "ledger", "audit_ok": audit.ok,
             "audit_events_checked": audit.checked,
             "every_collection_exactly_once": not (twice or missing or unexpected or wrong_receipt)}
 
@@ -198,8 +201,11 @@ def main(argv=None) -> dict:
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     log("load: checking the ledger and the collections")
-    result["check"] = check_database(url, agents)
-    save_json(RESULTS / "load.json", result)
+    result["check"] = check_database(url, agents, whole_books=args.scale != "10m")
+    # load.json is the report's run (SQLite 1 M); other databases' runs are kept beside it.
+    database = f"{args.backend}-{args.scale}"
+    save_json(RESULTS / ("load.json" if database == "sqlite-1m" else f"load-{database}.json"),
+              result)
     log({k: v for k, v in result.items() if k != "error_samples"})
     return result
 
