@@ -19,8 +19,8 @@ from collections import Counter
 from flask import Flask
 from sqlalchemy import event, select
 
-from .common import (PASSWORD, RESULTS, SCALES, SECRET_KEY, ensure_database, log, median,
-                     percentile, pick, save_json)
+from .common import (DEFAULT_SCALES, PASSWORD, RESULTS, SECRET_KEY, ensure_database, log,
+                     median, percentile, pick, save_json)
 
 HANDFUL = 10  # more statements than this in one read request is flagged
 # A write takes its locks, checks, inserts, the ledger and the audit chain in one transaction.
@@ -306,7 +306,7 @@ def combine(runs: list[dict]) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--scales", default=",".join(SCALES))
+    parser.add_argument("--scales", default=",".join(DEFAULT_SCALES))
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--writes", type=int, default=15)
