@@ -120,7 +120,10 @@ class Worker(db.Model):
         Index("ix_workers_agent_name", "agent_id", "name_key"),
         Index("ix_workers_branch_name", "branch_id", "name_key"),
         Index("ix_workers_agent_paid_first", "agent_id", "paid_through", "first_month"),
-        Index("ix_workers_agent_registered", "agent_id", "registered_at"),
+        # An agent's recent members with what its integrity flags read (the phone, whether
+        # they paid), from the index alone.
+        Index("ix_workers_agent_registered_phone_paid", "agent_id", "registered_at", "phone",
+              "paid_through"),
         Index("ix_workers_branch_registered_agent", "branch_id", "registered_at", "agent_id"),
         Index("ix_workers_id_first_month", "id", "first_month"),
         # The search by any part of a name, phone or NIK uses trigram indexes the migration
