@@ -59,29 +59,32 @@ def _verified(app, runner):
         assert result.exit_code == 0, result.output
 
 
-def _foreign_keys(backend: str) -> set:
-    """PostgreSQL's foreign keys as the catalogue holds them (with whether they were checked)."""
+def _keys(backend: str) -> set:
+    """PostgreSQL's primary, unique and foreign keys as the catalogue holds them (with whether
+    they were checked)."""
     if backend != "postgresql":
         return set()
     return set(db.session.execute(sql_text(
-        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated "
-        "FROM pg_constraint WHERE contype = 'f'")).all())
+        "SELECT conrelid::regclass::text, contype, conname, pg_get_constraintdef(oid), "
+        "convalidated FROM pg_constraint WHERE contype IN ('p', 'u', 'f')")).all())
 
 
 @pytest.mark.both_backends
 def test_seed_counts_books_and_audit_summary(app, runner, database_url, capsys, backend):
     with app.app_context():
         before = _counts()
-        keys = _foreign_keys(backend)
+        keys = _keys(backend)
         db.session.rollback()
     code, output = _seed(database_url, capsys, "--workers", str(WORKERS), "--collections",
                          str(COLLECTIONS), "--agents", str(AGENTS), "--password", "bench-pass-1")
     assert code == 0, output
     assert "300 workers" in output
     with app.app_context():
-        # The foreign keys dropped for the load are back, the same, and every row was checked.
-        assert _foreign_keys(backend) == keys
-        assert backend == "sqlite" or (len(keys) > 40 and all(row[3] for row in keys))
+        # The keys dropped for the load are back, the same, and every row was checked.
+        assert _keys(backend) == keys
+        assert backend == "sqlite" or (
+            sum(row[1] == "f" for row in keys) > 40 and sum(row[1] == "p" for row in keys) > 20
+            and all(row[4] for row in keys))
 
     with app.app_context():
         after = _counts()
