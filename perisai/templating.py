@@ -48,8 +48,8 @@ def init_app(app: Flask) -> None:
         local_date=lambda moment, zone=None: (to_local(moment, zone or _user_zone())
                                               .strftime("%d-%m-%Y") if moment else "–"))
     app.jinja_env.globals.update(
-        url_for=fast_url_for, static_url=static_url, csrf_token=generate_csrf, get_locale=get_locale,
-        public_link=public_link,
+        url_for=fast_url_for, static_url=static_url, csrf_token=generate_csrf,
+        get_locale=get_locale, public_link=public_link,
         new_form_key=new_form_key, bill_status_labels=BILL_LABELS,
         deposit_status_labels=DEPOSIT_LABELS, reversal_status_labels=REVERSAL_LABELS,
         agent_flag_labels=FLAG_LABELS, ledger_kind_labels=LEDGER_LABELS,

@@ -132,19 +132,25 @@ def _rows(found, findings, *, cash_limit: int, now: datetime,
 def agent_row(session: Session, branch: Branch, today: date, agent: User,
               now: datetime | None = None) -> AgentRow:
     """One agent's row (cash, ageing, flags, this month), with every integrity flag."""
-    return agent_row_and_queue(session, branch, today, agent, now)[0]
+    return _agent_row(session, branch, today, agent, now)[0]
 
 
 def agent_row_and_queue(session: Session, branch: Branch, today: date, agent: User,
                         now: datetime | None = None) -> tuple[AgentRow, dict[str, int]]:
     """`agent_row` and, read in the same statement, `queue_counts` of the agent."""
+    return _agent_row(session, branch, today, agent, now, with_queue=True)
+
+
+def _agent_row(session: Session, branch: Branch, today: date, agent: User,
+               now: datetime | None, with_queue: bool = False) -> tuple[AgentRow, dict]:
     now = now or utcnow()
-    found = session.execute(_with_pending_deposits(
+    query = _with_pending_deposits(
         _agents_join(branch, month_of(today), *AGENT_COLUMNS), branch, agent.id)
-        .add_columns(*_queue_count_columns(branch.id, agent.id))
-        .where(User.id == agent.id)).all()
+    if with_queue:
+        query = query.add_columns(*_queue_count_columns(branch.id, agent.id))
+    found = session.execute(query.where(User.id == agent.id)).all()
     findings = integrity_findings(session, branch, today, agent_id=agent.id, now=now)
-    queue = dict(zip(QUEUE_KEYS, map(int, found[0][-len(QUEUE_KEYS):])))
+    queue = dict(zip(QUEUE_KEYS, map(int, found[0][-len(QUEUE_KEYS):]))) if with_queue else {}
     return _rows(found, findings, cash_limit=branch.cash_limit, now=now,
                  inactive_before=inactive_threshold(today, branch.timezone))[0], queue
 
