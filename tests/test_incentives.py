@@ -1,10 +1,11 @@
 """Incentives: the rules as a table of cases, then the month's figure from real collections and
 registrations, shown on the agent's dashboard and the supervisor's agent page."""
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, event, select, update
 
 from helpers import (amount_of_bill, bill_code_from, collect_form, form_key, issue_bill, nik_for,
                      receipt_from, register, relogin, worker_id_from)
@@ -13,8 +14,8 @@ from perisai.domain.checklist import Registration
 from perisai.domain.clock import local_day_start_utc, local_today
 from perisai.domain.months import add_months, month_of
 from perisai.extensions import db
-from perisai.models import (Bill, Collection, IncentiveScheme, IncentiveTally, Reversal, User,
-                            Worker)
+from perisai.models import (AgentAccount, AgentMonth, Bill, Collection, IncentiveScheme, IncentiveTally,
+                            Reversal, User, Worker)
 from perisai.commands import Actor, books
 from perisai.commands.registration import register_worker
 from perisai.domain import incentives as rules
@@ -285,3 +286,88 @@ def test_tallies_follow_collections_and_reversals(app, client, auth, runner):
         db.session.commit()
     result = runner.invoke(args=["ledger-verify"])
     assert result.exit_code == 1 and "member month 1: tally" in result.output
+
+
+@pytest.mark.both_backends
+def test_a_payment_adds_to_the_agents_books_in_one_statement_each(app, client, auth):
+    """Whatever the months paid, a payment adds to the agent's tallies, month and day with one
+    statement each (an upsert), and a second payment adds to the rows the first one made."""
+    auth.login("agent1")
+    a = worker_id_from(register(client))
+    b = worker_id_from(register(client, nik="3273015208950015", full_name="Sri Wahyuni"))
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    code_a = bill_code_from(issue_bill(client, a, 12))
+    form = dict(collect_form(client, code_a), amount=str(amount_of_bill(client, code_a)))
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        assert client.post("/collect", data=form).status_code == 303
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    for table in ("incentive_tallies", "agent_months", "agent_days"):
+        touching = [s for s in statements if re.search(rf"\b{table}\b", s)]
+        assert len(touching) == 1 and re.match(r"\s*INSERT\b.*\bON CONFLICT\b", touching[0],
+                                                re.S | re.I), (table, touching)
+    with app.app_context():
+        agent_id = db.session.scalar(select(User.id).where(User.username == "agent1"))
+        this_month = month_of(local_today("Asia/Jakarta"))
+
+        def books_now():
+            db.session.expire_all()
+            tallies = dict(db.session.execute(
+                select(IncentiveTally.member_month, IncentiveTally.amount)
+                .where(IncentiveTally.agent_id == agent_id, IncentiveTally.month == this_month))
+                .all())
+            month = db.session.execute(
+                select(AgentMonth.collections, AgentMonth.collected)
+                .where(AgentMonth.agent_id == agent_id, AgentMonth.month == this_month)).one()
+            return tallies, tuple(month)
+
+        after_a, month_a = books_now()
+    # Twelve member months, each its month's contribution.
+    assert sorted(after_a) == list(range(1, 13))
+    assert sum(after_a.values()) == sum(total for _, total in _lines(app, code_a))
+    code_b, _ = _bill_and_collect(client, b, 1)
+    with app.app_context():
+        after_b, month_b = books_now()
+        assert books.verify_books(db.session).tallies == []
+    assert after_b[1] == after_a[1] + _lines(app, code_b)[0][1]
+    assert {k: v for k, v in after_b.items() if k != 1} == {k: v for k, v in after_a.items()
+                                                            if k != 1}
+    assert month_b == (month_a[0] + 1, month_a[1] + amount_of_bill(client, code_b))
+
+
+@pytest.mark.both_backends
+def test_a_reversal_whose_books_are_missing_is_refused_whole(app, client, auth):
+    """Taking a payment off the agent's books needs the rows it was added to: without them the
+    approval is refused (a server error, said plainly) and nothing of it is written."""
+    auth.login("agent1")
+    worker_id = worker_id_from(register(client))
+    _, receipt = _bill_and_collect(client, worker_id, 3)
+    html = client.get(f"/receipts/{receipt}").get_data(as_text=True)
+    client.post(f"/receipts/{receipt}/reversal",
+                data={"csrf_token": form_key(html, "csrf_token"), "reason": "salah orang"})
+    with app.app_context():
+        agent_id = db.session.scalar(select(User.id).where(User.username == "agent1"))
+        db.session.execute(delete(IncentiveTally).where(IncentiveTally.agent_id == agent_id))
+        db.session.commit()
+        cash = db.session.scalar(select(AgentAccount.cash_on_hand)
+                                 .where(AgentAccount.agent_id == agent_id))
+        reversal_id = db.session.scalar(select(Reversal.id))
+    relogin(client, auth, "supervisor1")
+    html = client.get("/supervisor").get_data(as_text=True)
+    response = client.post(f"/reversals/{reversal_id}/approve",
+                           data={"csrf_token": form_key(html, "csrf_token")})
+    assert response.status_code == 500
+    assert "Rekap agen tidak cocok dengan pembayaran ini." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Reversal, reversal_id).status == "pending"
+        assert db.session.scalar(select(AgentAccount.cash_on_hand)
+                                 .where(AgentAccount.agent_id == agent_id)) == cash
+        assert db.session.scalar(select(AgentMonth.collections)
+                                 .where(AgentMonth.agent_id == agent_id)) == 1

@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..domain import DomainError
@@ -34,6 +35,9 @@ from ..models import (AgentAccount, AgentDay, AgentMonth, Bill, Branch, Collecti
                       LedgerEntry, Membership, User, Worker)
 from ..queries import reversed_collection_ids
 from .tx import lock
+
+# The dialects' INSERT, which can add to the row already there (`_add`).
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 # --- the four events ------------------------------------------------------------------------
@@ -56,9 +60,9 @@ def on_collection(session: Session, collection: Collection, *, bill: Bill) -> No
     _post(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
           kind=LedgerKind.COLLECTION, amount=collection.amount, collection_id=collection.id,
           at=collection.collected_at)
-    zone = _zone(session, collection.branch_id)
+    zone, member_first = _zone_and_member_since(session, collection)
     _tally(session, agent_id=collection.agent_id, collected_at=collection.collected_at, zone=zone,
-           member_first=member_since(session, collection.worker_id), breakdown=bill.breakdown)
+           member_first=member_first, breakdown=bill.breakdown)
     _count_month(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
                  at=collection.collected_at, zone=zone, collections=1, collected=collection.amount)
 
@@ -68,10 +72,9 @@ def on_reversal(session: Session, collection: Collection, *, bill: Bill, at: dat
     tallies and the month it was counted in."""
     _post(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
           kind=LedgerKind.REVERSAL, amount=-collection.amount, collection_id=collection.id, at=at)
-    zone = _zone(session, collection.branch_id)
+    zone, member_first = _zone_and_member_since(session, collection)
     _tally(session, agent_id=collection.agent_id, collected_at=collection.collected_at, zone=zone,
-           member_first=member_since(session, collection.worker_id), breakdown=bill.breakdown,
-           sign=-1)
+           member_first=member_first, breakdown=bill.breakdown, sign=-1)
     _count_month(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
                  at=collection.collected_at, zone=zone, collections=-1, collected=-collection.amount)
 
@@ -165,18 +168,9 @@ def _tally(session: Session, *, agent_id: int, collected_at: datetime, zone: str
     lines = tally_lines(member_first, lines_from_json(breakdown))
     if not lines:
         return
-    existing = {row.member_month: row for row in session.scalars(select(IncentiveTally).where(
-        IncentiveTally.agent_id == agent_id, IncentiveTally.month == month,
-        IncentiveTally.member_month.in_(list(lines))))}
-    for index, amount in lines.items():
-        row = existing.get(index)
-        if row is None:
-            if sign < 0:
-                raise DomainError("Rekap insentif tidak cocok dengan pembayaran ini.", status_code=500)
-            session.add(IncentiveTally(agent_id=agent_id, month=month, member_month=index,
-                                       amount=amount))
-        else:
-            row.amount += sign * amount
+    _add(session, IncentiveTally, ("agent_id", "month", "member_month"), [
+        {"agent_id": agent_id, "month": month, "member_month": index, "amount": sign * amount}
+        for index, amount in lines.items()])
 
 
 def member_since(session: Session, worker_id: int) -> date:
@@ -186,6 +180,13 @@ def member_since(session: Session, worker_id: int) -> date:
     registration after a lapse neither earns a bonus nor restarts the early-months window: the
     first month of the first registration counts (the earliest known for the NIK)."""
     return session.scalar(select(member_since_sql()).where(Worker.id == worker_id))
+
+
+def _zone_and_member_since(session: Session, collection: Collection) -> tuple[str, date]:
+    """The branch's time zone and `member_since` of the collection's worker, in one read."""
+    zone = select(Branch.timezone).where(Branch.id == collection.branch_id).scalar_subquery()
+    return session.execute(select(zone, member_since_sql())
+                           .where(Worker.id == collection.worker_id)).one()
 
 
 def member_since_sql():
@@ -247,24 +248,39 @@ def month_at(moment: datetime, zone: str) -> date:
 def _count_month(session: Session, *, agent_id: int, branch_id: int, at: datetime, zone: str,
                  registrations: int = 0, collections: int = 0, collected: int = 0) -> None:
     day = local_today(zone, at)
-    month = month_of(day)
-    row = session.get(AgentMonth, (agent_id, branch_id, month))
-    if row is None:
-        session.add(AgentMonth(agent_id=agent_id, branch_id=branch_id, month=month,
-                               registrations=registrations, collections=collections,
-                               collected=collected))
-    else:
-        row.registrations += registrations
-        row.collections += collections
-        row.collected += collected
+    _add(session, AgentMonth, ("agent_id", "branch_id", "month"), [
+        {"agent_id": agent_id, "branch_id": branch_id, "month": month_of(day),
+         "registrations": registrations, "collections": collections, "collected": collected}])
     if collections or collected:
-        day_row = session.get(AgentDay, (agent_id, branch_id, day))
-        if day_row is None:
-            session.add(AgentDay(agent_id=agent_id, branch_id=branch_id, day=day,
-                                 collections=collections, collected=collected))
-        else:
-            day_row.collections += collections
-            day_row.collected += collected
+        _add(session, AgentDay, ("agent_id", "branch_id", "day"), [
+            {"agent_id": agent_id, "branch_id": branch_id, "day": day,
+             "collections": collections, "collected": collected}])
+
+
+def _add(session: Session, model, key: tuple[str, ...], rows: list[dict]) -> None:
+    """Add each row's figures to the row of its key.
+
+    Figures that only grow (a registration, a payment) go in by one statement that makes the
+    row when it is missing (INSERT … ON CONFLICT DO UPDATE), where reading the row and writing
+    it back took two statements and a flush. Figures taken off (an approved reversal) must
+    find their row: an UPDATE, and no row is an error (the check constraints refuse a negative
+    row before any conflict is looked at, so the upsert cannot take them). The agent's account
+    row is locked before (`account_for_update`), which keeps two changes of one agent's books
+    apart."""
+    table = model.__table__
+    figures = [name for name in rows[0] if name not in key]
+    if all(row[name] >= 0 for row in rows for name in figures):
+        upsert = _INSERTS[session.get_bind().dialect.name](table).values(rows)
+        session.execute(upsert.on_conflict_do_update(
+            index_elements=list(key),
+            set_={name: table.c[name] + upsert.excluded[name] for name in figures}))
+        return
+    for row in rows:
+        changed = session.execute(
+            update(table).where(*(table.c[name] == row[name] for name in key))
+            .values({name: table.c[name] + row[name] for name in figures}))
+        if changed.rowcount != 1:
+            raise DomainError("Rekap agen tidak cocok dengan pembayaran ini.", status_code=500)
 
 
 def _recount_months(session: Session, days: dict | None = None) -> dict[MonthKey, MonthCounts]:

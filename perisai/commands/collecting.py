@@ -70,12 +70,12 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
     try:
         with write_transaction(session):
             now = now or utcnow()
-            worker_id = session.scalar(select(Bill.worker_id).where(Bill.code == code))
-            if worker_id is None:
+            # The worker before its bill, as everywhere (commands.tx, lock order): the bill is
+            # found without a lock, inside the statement that locks its worker.
+            worker = session.scalars(lock(select(Worker).where(Worker.id == select(
+                Bill.worker_id).where(Bill.code == code).scalar_subquery()), session)).first()
+            if worker is None:
                 raise DomainError(UNKNOWN_CODE, status_code=404)
-            # The worker before its bill, as everywhere (commands.tx, lock order).
-            worker = session.scalars(lock(select(Worker).where(Worker.id == worker_id),
-                                          session)).one()
             bill = session.scalars(lock(select(Bill).where(Bill.code == code), session)).one()
             check_collector(bill_branch_id=bill.branch_id, bill_agent_id=bill.agent_id,
                             agent_id=agent_id, branch_id=branch_id)
