@@ -478,6 +478,10 @@ class _Writer:
             return
         self.restored = True
         with self.engine.begin() as connection:
+            if self.dialect == "postgresql":
+                # The server's default (64 MB) sorts a 50-million-row index on disk in many
+                # passes; one scratch database being built can have more.
+                connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
             for index in self.indexes:
                 index.create(connection, checkfirst=True)
             for table, name, definition in self.constraints:
