@@ -52,6 +52,7 @@ from perisai.commands.demo import USERS as DEMO_USERS
 from perisai.commands.rates import seed_rates
 from perisai.domain.clock import local_today, to_local, utcnow
 from perisai.domain.codes import check_digit_of
+from perisai.domain.deposits import reference_key
 from perisai.domain.incentives import member_month_index
 from perisai.domain.months import add_months, month_of
 from perisai.domain.occupations import OCCUPATIONS, is_transport
@@ -222,7 +223,7 @@ GENERATED = {
     "collections": ("id", "receipt_number", "bill_id", "idempotency_key", "agent_id",
                     "branch_id", "worker_id", "amount", "months", "first_month", "last_month",
                     "collected_at"),
-    "deposits": ("id", "agent_id", "branch_id", "amount", "reference", "note",
+    "deposits": ("id", "agent_id", "branch_id", "amount", "reference", "reference_key", "note",
                  "idempotency_key", "status", "declared_at", "decided_by_id", "decided_at",
                  "reject_reason"),
     "ledger_entries": ("id", "agent_id", "branch_id", "kind", "amount", "collection_id",
@@ -921,13 +922,13 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
                 if verified > now:
                     verified = now - timedelta(minutes=1)
                     declared = verified - timedelta(minutes=30)
-                out.add("deposits", (deposit_id, agent.id, branch_id, batch_sum,
-                                     f"BRI-{deposit_id:09d}", None, f"seed-dep-{deposit_id:010d}",
+                reference = f"BRI-{deposit_id:09d}"
+                out.add("deposits", (deposit_id, agent.id, branch_id, batch_sum, reference,
+                                     reference_key(reference), None, f"seed-dep-{deposit_id:010d}",
                                      "verified", _ts(declared), supervisor, _ts(verified), None))
                 out.add("ledger_entries", (ledger_id, agent.id, branch_id, "deposit", -batch_sum,
                                            None, deposit_id, _ts(verified)))
                 if full:
-                    reference = f"BRI-{deposit_id:09d}"
                     chain.event(out, declared, agent.id, agent.username, "deposit.declare",
                                 "deposit", deposit_id, after={
                                     "agent_id": agent.id, "amount": batch_sum,
@@ -947,14 +948,16 @@ def seed_scale(session: Session, *, workers: int, collections: int, password: st
             if cash > 0 and rng.random() < 0.05:
                 amount = max(1, cash // 2)
                 declared = now - timedelta(hours=randint(1, 20))
-                out.add("deposits", (deposit_id, agent.id, branch_id, amount, f"BNI-{deposit_id:09d}",
-                                     None, f"seed-dep-{deposit_id:010d}", "pending", _ts(declared),
+                reference = f"BNI-{deposit_id:09d}"
+                out.add("deposits", (deposit_id, agent.id, branch_id, amount, reference,
+                                     reference_key(reference), None, f"seed-dep-{deposit_id:010d}",
+                                     "pending", _ts(declared),
                                      None, None, None))
                 if full:
                     chain.event(out, declared, agent.id, agent.username, "deposit.declare",
                                 "deposit", deposit_id, after={
                                     "agent_id": agent.id, "amount": amount,
-                                    "reference": f"BNI-{deposit_id:09d}", "cash_on_hand": cash})
+                                    "reference": reference, "cash_on_hand": cash})
                 deposit_id += 1
                 totals.deposits += 1
             out.add("agent_accounts", (

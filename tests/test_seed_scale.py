@@ -13,6 +13,7 @@ from helpers import figure_cards
 from markup import every, link_targets, text_of
 from perisai.domain.clock import local_today
 from perisai.domain.codes import BILL_CODE_LENGTH, MEMBER_NUMBER_LENGTH, is_well_formed
+from perisai.domain.deposits import reference_key
 from perisai.domain.status import membership_status
 from perisai.extensions import db
 from perisai.models import (AgentAccount, AgentMonth, AuditEvent, Bill, Branch, Collection,
@@ -115,6 +116,10 @@ def test_seed_counts_books_and_audit_summary(app, runner, database_url, capsys, 
         assert verified > 0
         assert session.scalar(select(func.count()).select_from(LedgerEntry).where(
             LedgerEntry.kind == "deposit")) == verified
+        # Each deposit carries its bank reference's key, as a declaration in the app stores it.
+        references = session.execute(select(Deposit.reference, Deposit.reference_key)).all()
+        assert references and all(key == reference_key(reference)
+                                  for reference, key in references)
         # Collections agree with their bills, and the accounts with the collections.
         mismatched = session.scalar(select(func.count()).select_from(Collection).join(
             Bill, Bill.id == Collection.bill_id).where(
