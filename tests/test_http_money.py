@@ -365,6 +365,10 @@ def test_only_the_owner_agent_can_see_or_collect_the_code(app, bill, username, r
     form = {"csrf_token": csrf_token(other, "/collect"), "idempotency_key": "k" * 24}
     response = other.post("/collect", data=dict(form, code=bill, amount="110400"))
     assert response.status_code == 409 and reason in text(response)
+    # What is wrong with the code is said before what is wrong with the amount.
+    response = other.post("/collect", data=dict(form, code=bill, amount="abc"))
+    assert response.status_code == 409 and reason in text(response)
+    assert "Rina" not in text(response)
     assert money_state(app) == before
 
 
@@ -447,6 +451,9 @@ def test_unreadable_amount_is_422(app, agent, bill, typed):
     assert response.status_code == 422
     body = response.get_data(as_text=True)
     assert len(body) < 100_000
+    # The bill is shown again beside the error, so the agent can type the amount again.
+    amount = amount_of_bill(agent, bill)
+    assert f"Rp{amount:,}".replace(",", ".") in text(response)
     assert money_state(app) == before
 
 

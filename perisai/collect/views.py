@@ -33,6 +33,19 @@ def _collect_page(form: CollectForm, bill=None, error=None, status: int = 200):
                        paid_collection=paid)
 
 
+def _refused(form: CollectForm, code: str | None, error: DomainError):
+    """The form again with why the cash was not taken, and the code's bill when it is this
+    agent's. The bill is read only now (a payment that goes through reads it once, in its
+    transaction), and what is wrong with the code itself is said first, as before the amount."""
+    bill = None
+    if code:
+        try:
+            bill = bill_for_agent(db.session, code, current_user)
+        except DomainError as about_code:
+            error = about_code
+    return _collect_page(form, bill=bill, error=error.text, status=error.status_code)
+
+
 @bp.get("")
 @roles_required("agent")
 def collect():
@@ -54,10 +67,9 @@ def collect():
 @roles_required("agent")
 def collect_post():
     form = CollectForm()
-    bill = None
+    code = None
     try:
         code = parse_code((form.code.data or "")[:40])
-        bill = bill_for_agent(db.session, code, current_user)
         amount = require_amount(parse_rupiah((form.amount.data or "")[:20]))
         taken_at = parse_taken_at(request.form.get("taken_at"))
         collection, _created = record_collection(
@@ -72,9 +84,7 @@ def collect_post():
         return render_page("collect/paid.html", "collect/_paid.html", status=409,
                            collection=used.collection, key_used=True)
     except DomainError as error:
-        if bill is not None:
-            db.session.refresh(bill)
-        return _collect_page(form, bill=bill, error=error.text, status=error.status_code)
+        return _refused(form, code, error)
     target = url_for("receipts.show", number=collection.receipt_number)
     if wants_fragment():
         # One round trip for htmx: answer with the slip itself and put its URL in the bar.
