@@ -10,6 +10,7 @@ made through it. The upgrade from an empty database to head runs for every test 
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
@@ -362,3 +363,44 @@ def test_every_migration_goes_down_to_an_empty_database_and_back(app, runner, ba
                       {"worker_search", "worker_search_config", "worker_search_data",
                        "worker_search_docsize", "worker_search_idx"})
     assert tables - search == set(db.metadata.tables) | {"alembic_version"}
+
+
+# Since c1e3a5b7d9f0 (the first index migration written for the big databases), PostgreSQL
+# builds every new index CONCURRENTLY: a plain CREATE INDEX holds a SHARE lock on its table,
+# and on `ledger_entries`, `collections` or `workers` that stops payments for the whole build
+# (minutes at 10,000,000 members; README, "Upgrading").
+SINCE_CONCURRENT = "b8d0f2a4c6e8"
+
+
+@pytest.mark.both_backends
+def test_index_migrations_on_postgresql_never_stop_payments(app, runner, backend):
+    result = runner.invoke(args=["db", "downgrade", SINCE_CONCURRENT])
+    assert result.exit_code == 0, result.output
+    statements = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        if re.match(r"\s*(CREATE|DROP) (UNIQUE )?INDEX", statement, re.I):
+            statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", remember)
+    try:
+        result = runner.invoke(args=["db", "upgrade"])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", remember)
+    assert result.exit_code == 0, result.output
+    made = [s for s in statements if s.upper().startswith(("CREATE INDEX", "CREATE UNIQUE"))]
+    # The three index migrations since then, each with its index.
+    for name in ("ix_ledger_agent_time_amount", "ix_collections_agent_offline",
+                 "ix_workers_agent_registered_phone_paid"):
+        assert any(name in s for s in made), (name, statements)
+    if backend == "postgresql":
+        blocking = [s for s in statements if "CONCURRENTLY" not in s.upper()]
+        assert blocking == []
+    with app.app_context():
+        indexes = {index["name"] for table in ("ledger_entries", "collections", "workers")
+                   for index in sa.inspect(db.engine).get_indexes(table)}
+    assert {"ix_ledger_agent_time_amount", "ix_collections_agent_offline",
+            "ix_workers_agent_registered_phone_paid"} <= indexes
+    assert not {"ix_ledger_agent_time", "ix_workers_agent_registered"} & indexes

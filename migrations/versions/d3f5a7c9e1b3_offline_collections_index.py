@@ -6,6 +6,10 @@ The supervisor's agent page lists the agent's collections that reached the serve
 (about 3,600 rows for the busiest agent at 1,000,000 workers, 3 ms of SQL, to find none). A
 partial index holds the offline ones only, with both times, so the lateness is read from it.
 
+On PostgreSQL it is built CONCURRENTLY, outside a transaction: a plain CREATE INDEX holds a
+SHARE lock on `collections`, which stops every payment for the whole build (a scan of every
+collection, however few are offline).
+
 Revision ID: d3f5a7c9e1b3
 Revises: c1e3a5b7d9f0
 Create Date: 2026-12-03 13:05:00
@@ -20,16 +24,27 @@ branch_labels = None
 depends_on = None
 
 
+NAME = 'ix_collections_agent_offline'
+
+
 def upgrade():
-    op.create_index('ix_collections_agent_offline', 'collections',
-                    ['agent_id', 'collected_at', 'received_at'], unique=False,
-                    sqlite_where=sa.text('received_at IS NOT NULL'),
-                    postgresql_where=sa.text('received_at IS NOT NULL'))
     bind = op.get_bind()
-    if bind.dialect.name == 'sqlite' and bind.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
-        op.execute('ANALYZE "ix_collections_agent_offline"')  # see 5e1f0c9a7b21
+    if bind.dialect.name == 'postgresql':
+        with op.get_context().autocommit_block():
+            op.execute(f'DROP INDEX CONCURRENTLY IF EXISTS {NAME}')  # a build cut short
+            op.create_index(NAME, 'collections', ['agent_id', 'collected_at', 'received_at'],
+                            unique=False, postgresql_where=sa.text('received_at IS NOT NULL'),
+                            postgresql_concurrently=True)
+        return
+    op.create_index(NAME, 'collections', ['agent_id', 'collected_at', 'received_at'],
+                    unique=False, sqlite_where=sa.text('received_at IS NOT NULL'))
+    if bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
+        op.execute(f'ANALYZE "{NAME}"')  # see 5e1f0c9a7b21
 
 
 def downgrade():
-    op.drop_index('ix_collections_agent_offline', table_name='collections')
+    if op.get_bind().dialect.name == 'postgresql':
+        with op.get_context().autocommit_block():
+            op.execute(f'DROP INDEX CONCURRENTLY IF EXISTS {NAME}')
+        return
+    op.drop_index(NAME, table_name='collections')
