@@ -124,7 +124,8 @@ def load_results() -> dict:
     out = {}
     for name in ("machine", "seed_times", "server", "page_weight", "phone", "load",
                  "sponsored_import", "lighthouse-before", "lighthouse-after", "axe",
-                 "offline_weight"):
+                 "offline_weight", "load-postgresql-10m", "sponsored_import-10000000",
+                 "reports_csv", "upgrade", "sizes"):
         path = RESULTS / f"{name}.json"
         if path.exists():
             out[name] = json.loads(path.read_text())
@@ -441,8 +442,90 @@ def report(results: dict) -> str:
                            f"{r['first']['peak_rss_mb']:.0f} MB | {r['first']['output']} | "
                            f"{r['second']['seconds']:.0f} s | {r['second']['output']} |")
         out.append("")
+    out += ten_million_section(results)
     out += accessibility_section(results)
     return "\n".join(out) + "\n"
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.1f} GiB"
+
+
+def ten_million_section(results: dict) -> list[str]:
+    """10,000,000 members on PostgreSQL: the pages against 1 M, the load test, the year's CSV,
+    the sponsored import, an upgrade and the size on disk (each part only when measured)."""
+    key = "postgresql-10m"
+    sv = results.get("server", {})
+    ten, one = sv.get(key), sv.get("postgresql-1m")
+    load_10m = results.get("load-postgresql-10m")
+    csv_10m = results.get("reports_csv", {}).get(key)
+    imported = results.get("sponsored_import-10000000", {}).get("postgresql")
+    upgraded = results.get("upgrade", {}).get(key)
+    sizes = results.get("sizes", {}).get(key)
+    if not any((ten, load_10m, csv_10m, imported, upgraded, sizes)):
+        return []
+    out = ["## 10,000,000 members on PostgreSQL", "",
+           "`SCALES['10m']`: 10,000,000 workers and 50,000,000 payments, 20,000 agents in 2,000 "
+           "branches of uneven size (`python -m bench.run_all --with-10m`, or each part with "
+           "`--scale 10m` / `--scales 10m`).", ""]
+    if ten:
+        over = [f"{role}: {name} ({row['median_ms']:.1f} ms)" for role in ("agent", "supervisor",
+                                                                          "admin")
+                for name, row in ten.get(role, {}).items() if row["median_ms"] > AGENT_TARGET_MS]
+        out.append(f"- **Pages** (table above, `postgresql` 10m columns): {len(over)} over "
+                   f"{AGENT_TARGET_MS:.0f} ms" + (f": {', '.join(over)}." if over else "."))
+        if one:
+            growth = {f"{role}: {name}": row["ratio"] / one[role][name]["ratio"]
+                      for role in ("agent", "supervisor", "admin")
+                      for name, row in ten.get(role, {}).items()
+                      if name in one.get(role, {}) and one[role][name]["ratio"]}
+            worst = max(growth, key=growth.get)
+            grown = [f"{name} ({value:.2f}×)" for name, value in growth.items()
+                     if value > GROWTH_TARGET]
+            out.append(f"- **Growth 1 M → 10 M** (×floor): largest {worst} {growth[worst]:.2f}×; "
+                       f"over {GROWTH_TARGET}×: {', '.join(grown) or 'none'}.")
+    if load_10m:
+        check = load_10m["check"]
+        out.append(f"- **Load** (`python -m bench.load --backend postgresql --scale 10m`, "
+                   f"{load_10m['agents']} agents, gunicorn {load_10m['gunicorn_workers']} workers, "
+                   f"{load_10m['seconds']:.0f} s, {load_10m['measured_at']}): "
+                   f"{load_10m['collections']:,} payments ({load_10m['collections_per_s']}/s); "
+                   f"POST /collect p50 / p95 {load_10m['post_p50_ms']} / "
+                   f"{load_10m['post_p95_ms']} ms; whole payment p95 "
+                   f"{load_10m['collection_p95_ms']} ms; {load_10m['errors']} errors; exactly once: "
+                   f"{check['every_collection_exactly_once']}; ledger mismatches "
+                   f"({check.get('checked', 'ledger')}): {check['ledger_mismatches']}.")
+    if csv_10m:
+        out.append(f"- **A year's CSV** (`python -m bench.reports_csv --backends postgresql "
+                   f"--scale 10m`, branch {csv_10m['branch']}): {csv_10m['rows']:,} rows, "
+                   f"{csv_10m['bytes'] / 2**20:.0f} MB in {csv_10m['seconds']} s; the process "
+                   f"grew by {csv_10m['rss_growth_mb']} MB while it streamed.")
+    if imported:
+        out.append(f"- **Sponsored list of {imported['rows']:,} rows** (`python -m "
+                   f"bench.sponsored_import --rows 10000000 --backends postgresql --once`): "
+                   f"{imported['first']['seconds']:,.0f} s, peak memory "
+                   f"{imported['first']['peak_rss_mb']:.0f} MB; {imported['entries']:,} entries "
+                   f"after it.")
+    if upgraded:
+        stops = [row for row in upgraded["locks"] if row["stops_writes"] and row["granted"]]
+        held = ", ".join(f"{row['table']} {row['mode']} {row['seen_for_s']} s"
+                         for row in upgraded["locks"] if row["granted"])
+        out.append(f"- **Upgrade** (`python -m bench.upgrade --scale 10m`: back to "
+                   f"{upgraded['since']}, then `init-db`, three index migrations): "
+                   f"{upgraded['init_db_s']} s; table locks seen ({upgraded['samples']} samples "
+                   f"every 0.2 s): {held or 'none'}; locks that stop payments: "
+                   + (", ".join(f"{row['table']} {row['mode']} {row['seen_for_s']} s"
+                                for row in stops) or "none") + ".")
+    if sizes:
+        out += [f"- **Size on disk**: {_gib(sizes['total_bytes'])} in all "
+                f"(`python -m bench.sizes`, {sizes['measured_at']}).", "",
+                "| table | rows | table | indexes |", "|---|---:|---:|---:|"]
+        for row in sizes["tables"]:
+            if row["table_bytes"] + row["index_bytes"] >= 2**28:
+                out.append(f"| {row['table']} | {row['rows']:,} | {_gib(row['table_bytes'])} | "
+                           f"{_gib(row['index_bytes'])} |")
+        out.append("")
+    return out + [""]
 
 
 def accessibility_section(results: dict) -> list[str]:
