@@ -396,3 +396,64 @@ def test_the_users_list_comes_in_pages_and_finds_a_username(app, client, auth):
     found, html = rows("/admin/users?q=field06")
     assert found == [f"field06{n}" for n in range(10)] and "Halaman" not in html
     assert rows("/admin/users?q=%25")[0] == []  # a wildcard is a character, not a pattern
+
+
+def _many_branches(app, count: int) -> None:
+    """`count` more branches (a national install has hundreds)."""
+    with app.app_context():
+        db.session.add_all(Branch(code=f"KC{n:04d}", name=f"Kantor Cabang Uji {n}",
+                                  timezone="Asia/Jakarta", cash_limit=2_000_000)
+                           for n in range(count))
+        db.session.commit()
+
+
+@pytest.mark.both_backends
+def test_the_branch_list_comes_in_pages_and_finds_a_code_or_a_name(app, client, auth, backend):
+    _many_branches(app, 120)
+    with app.app_context():
+        total = db.session.query(Branch).count()
+    auth.login("admin")
+
+    def codes(path):
+        html = client.get(path).get_data(as_text=True)
+        return [row.find("td").get_text() for row in every(html, "tbody tr")], html
+
+    first, html = codes("/admin/branches")
+    pages = -(-total // 50)
+    assert first == sorted(first) and len(first) == 50
+    assert f"Halaman 1/{pages}" in html and "page=2" in html
+    last, html = codes("/admin/branches?page=99")
+    assert len(last) == total - 50 * (pages - 1) and f"Halaman {pages}/{pages}" in html
+    assert codes("/admin/branches?q=kc011")[0] == [f"KC011{n}" for n in range(10)]  # a code
+    assert codes("/admin/branches?q=uji 7")[0] == ["KC0007"] + [f"KC007{n}" for n in range(10)]
+    nothing, html = codes("/admin/branches?q=%25")  # a wildcard is a character
+    assert nothing == ["Tidak ada cabang yang cocok."] and "Halaman" not in html
+
+
+@pytest.mark.both_backends
+def test_with_many_branches_the_forms_take_a_typed_branch_code(app, client, auth, backend):
+    """Past 100 branches no form lists them all (two thousand options weigh 80 KB): the
+    branch is typed as its code, in any case, and an unknown code is refused."""
+    from perisai.queries.admin import BRANCH_CHOICES_MAX
+    auth.login("admin")
+    few = client.get("/admin/users").get_data(as_text=True)
+    assert 'select id="branch" name="branch"' in few and 'value="MKS01"' in few
+    _many_branches(app, BRANCH_CHOICES_MAX)
+    for path in ("/admin/users", f"/admin/users/{user(app, 'agent2').id}", "/reports"):
+        html = client.get(path).get_data(as_text=True)
+        assert 'name="branch"' in html and "<option value=\"KC0001\"" not in html, path
+        assert '<input id="branch" name="branch"' in html or path == "/reports"
+        assert len(html) < 30_000, (path, len(html))
+    response = post(client, "/admin/users", {"username": "agen.baru", "full_name": "Agen Baru",
+                                             "role": "agent", "branch": " kc0042 ",
+                                             "password": "rahasia-sekali-1"})
+    assert response.status_code == 303
+    assert user(app, "agen.baru").branch.code == "KC0042"
+    refused = post(client, "/admin/users", {"username": "agen.lain", "full_name": "Agen Lain",
+                                            "role": "agent", "branch": "XX999",
+                                            "password": "rahasia-sekali-1"})
+    assert refused.status_code in (404, 422) and "agen.lain" in refused.get_data(as_text=True)
+    moved = post(client, f"/admin/users/{user(app, 'agent2').id}/move", {"branch": "kc0007"})
+    assert moved.status_code == 303 and user(app, "agent2").branch.code == "KC0007"
+    csv = client.get("/reports/agents.csv?branch=kc0007&month=2026-01")
+    assert csv.status_code == 200

@@ -391,9 +391,9 @@ def test_index_migrations_on_postgresql_never_stop_payments(app, runner, backend
         sa.event.remove(engine, "before_cursor_execute", remember)
     assert result.exit_code == 0, result.output
     made = [s for s in statements if s.upper().startswith(("CREATE INDEX", "CREATE UNIQUE"))]
-    # The three index migrations since then, each with its index.
+    # The index migrations since then, each with its index.
     for name in ("ix_ledger_agent_time_amount", "ix_collections_agent_offline",
-                 "ix_workers_agent_registered_phone_paid"):
+                 "ix_workers_agent_registered_phone_paid", "ix_users_role_username"):
         assert any(name in s for s in made), (name, statements)
     if backend == "postgresql":
         blocking = [s for s in statements if "CONCURRENTLY" not in s.upper()]

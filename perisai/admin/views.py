@@ -39,8 +39,16 @@ def index():
 # --- branches -------------------------------------------------------------------------------
 
 def _branches_page(error: str | None = None, status: int = 200, form: dict | None = None):
-    return render_template("admin/branches.html", branches=admin_queries.branches(db.session),
-                           error=error, form=form or {}, timezones=ZONES), status
+    query = (request.args.get("q") or "").strip()[:40]
+    branches, page, pages = admin_queries.branches(db.session, query,
+                                                   request.args.get("page", 1, type=int) or 1)
+    return render_template("admin/branches.html", branches=branches, query=query, page=page,
+                           pages=pages, error=error, form=form or {}, timezones=ZONES), status
+
+
+def _branch_code(form) -> str:
+    """The branch code a form sent: chosen from the list, or typed (any case, spaces around)."""
+    return (form.get("branch") or "").strip().upper()[:10]
 
 
 @bp.get("/branches")
@@ -95,7 +103,7 @@ def _users_page(error: str | None = None, status: int = 200, form: dict | None =
     users, page, pages = admin_queries.users(db.session, query,
                                              request.args.get("page", 1, type=int) or 1)
     return render_template("admin/users.html", users=users, query=query, page=page, pages=pages,
-                           branches=admin_queries.branches(db.session), error=error,
+                           branches=admin_queries.branch_choices(db.session), error=error,
                            form=form or {}), status
 
 
@@ -115,7 +123,7 @@ def user_create():
             raise DomainError("Nama paling banyak 120 karakter, kata sandi paling banyak 200.")
         user = accounts.create_user(db.session, username=form.get("username", "")[:60],
                            full_name=form.get("full_name", ""), role=role,
-                           branch_code=form.get("branch") if role != Role.ADMIN else None,
+                           branch_code=_branch_code(form) if role != Role.ADMIN else None,
                            password=form.get("password", ""), actor=current_actor())
     except DomainError as error:
         return _users_page(error.text, error.status_code, {k: v for k, v in form.items() if k != "password"})
@@ -125,7 +133,7 @@ def user_create():
 
 def _user_page(user_id: int, error: str | None = None, status: int = 200):
     return render_template("admin/user.html", user=admin_queries.user(db.session, user_id),
-                           branches=admin_queries.branches(db.session), error=error), status
+                           branches=admin_queries.branch_choices(db.session), error=error), status
 
 
 @bp.get("/users/<int:user_id>")
@@ -171,7 +179,7 @@ def user_password(user_id: int):
 @bp.post("/users/<int:user_id>/move")
 @roles_required("admin")
 def user_move(user_id: int):
-    code = request.form.get("branch", "")[:10]
+    code = _branch_code(request.form)
     return _user_action(user_id, lambda: accounts.move_agent(
         db.session, user_id, code, actor=current_actor()),
         lambda username: _("%(username)s dipindah cabang.", username=username))

@@ -1,7 +1,7 @@
 """What the admin's pages list: counts, branches, users, the rate schedule."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain import DomainError
@@ -17,8 +17,32 @@ def counts(session: Session) -> dict[str, int]:
     }
 
 
-def branches(session: Session) -> list[Branch]:
-    return list(session.scalars(select(Branch).order_by(Branch.code)).all())
+BRANCHES_PER_PAGE = 50
+# A form lists the branches to choose from up to this many; past it (a national install has
+# hundreds) it asks for the branch's code instead: two thousand options weigh 80 KB.
+BRANCH_CHOICES_MAX = 100
+
+
+def branches(session: Session, query: str = "", page: int = 1,
+             per_page: int = BRANCHES_PER_PAGE) -> tuple[list[Branch], int, int]:
+    """A page of the branches by code, those whose code starts with `query` or whose name
+    contains it when one is given: (branches, page, pages)."""
+    where = [or_(Branch.code.startswith(query.upper(), autoescape=True),
+                 func.lower(Branch.name).contains(query.lower(), autoescape=True))] if query else []
+    total = session.scalar(select(func.count()).select_from(Branch).where(*where)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    found = session.scalars(select(Branch).where(*where).order_by(Branch.code)
+                            .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(found), page, pages
+
+
+def branch_choices(session: Session) -> list[Row] | None:
+    """The branches a form offers (id, code, name, by code), or None when there are more than
+    `BRANCH_CHOICES_MAX`: the form then takes a typed code."""
+    rows = session.execute(select(Branch.id, Branch.code, Branch.name).order_by(Branch.code)
+                           .limit(BRANCH_CHOICES_MAX + 1)).all()
+    return None if len(rows) > BRANCH_CHOICES_MAX else list(rows)
 
 
 def branch(session: Session, branch_id: int) -> Branch:

@@ -48,7 +48,7 @@ def _csv(chunks, filename: str) -> Response:
 @bp.get("")
 @roles_required("supervisor", "admin")
 def index():
-    branches = [] if current_user.is_supervisor else admin_queries.branches(db.session)
+    branches = [] if current_user.is_supervisor else admin_queries.branch_choices(db.session)
     day = today()  # the supervisor's branch day; the head office's for an admin
     # The forms start on this month up to today, the report a supervisor asks for most.
     return render_template("reports/index.html", branches=branches,
