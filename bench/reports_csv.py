@@ -5,7 +5,10 @@ The busiest branch's supervisor asks `/reports/collections.csv` for the longest 
 resident memory is sampled every 1,000 chunks, so a report that built itself in memory before
 sending would show its size here. Each backend runs in a process of its own.
 
-    python -m bench.reports_csv [--backends sqlite,postgresql] [--scale 1m]
+    python -m bench.reports_csv [--backends sqlite,postgresql] [--scale 1m] [--supervisor NAME]
+
+By default the supervisor is the busiest agent's (as in bench.server); `--supervisor` names
+another, e.g. the one of the branch with the most agents (saved under its own key).
 """
 from __future__ import annotations
 
@@ -28,9 +31,11 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * PAGE / 2**20
 
 
-def measure(backend: str, scale: str) -> dict:
+def measure(backend: str, scale: str, supervisor: str | None = None) -> dict:
     url = ensure_database(backend, scale)
     p = pick(url)
+    if supervisor:
+        p["supervisor"] = supervisor
     app = make_app(url)
     client = app.test_client()
     login(client, p["supervisor"])
@@ -71,18 +76,21 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--scale", default="1m")
+    parser.add_argument("--supervisor")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # a backend, measured in this process
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(measure(args.one, args.scale)))
+        print(json.dumps(measure(args.one, args.scale, args.supervisor)))
         return
     results = {}
     for backend in args.backends.split(","):
         out = subprocess.run([sys.executable, "-m", "bench.reports_csv", "--one", backend,
-                              "--scale", args.scale], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout
+                              "--scale", args.scale,
+                              *(["--supervisor", args.supervisor] if args.supervisor else [])],
+                             cwd=ROOT, check=True, capture_output=True, text=True).stdout
         row = json.loads(out.strip().splitlines()[-1])
-        results[f"{backend}-{args.scale}"] = row
+        key = f"{backend}-{args.scale}" + (f"-{args.supervisor}" if args.supervisor else "")
+        results[key] = row
         log(f"reports CSV {backend} {args.scale}: {row['rows']:,} rows, {row['bytes'] / 2**20:.1f} MB "
             f"in {row['seconds']} s; memory {row['rss_before_mb']} -> {row['rss_peak_mb']} MB")
     path = RESULTS / "reports_csv.json"

@@ -458,7 +458,8 @@ def ten_million_section(results: dict) -> list[str]:
     sv = results.get("server", {})
     ten, one = sv.get(key), sv.get("postgresql-1m")
     load_10m = results.get("load-postgresql-10m")
-    csv_10m = results.get("reports_csv", {}).get(key)
+    csv_10m = [row for name, row in sorted(results.get("reports_csv", {}).items())
+               if name == key or name.startswith(key + "-")]
     imported = results.get("sponsored_import-10000000", {}).get("postgresql")
     upgraded = results.get("upgrade", {}).get(key)
     sizes = results.get("sizes", {}).get(key)
@@ -495,11 +496,12 @@ def ten_million_section(results: dict) -> list[str]:
                    f"{load_10m['collection_p95_ms']} ms; {load_10m['errors']} errors; exactly once: "
                    f"{check['every_collection_exactly_once']}; ledger mismatches "
                    f"({check.get('checked', 'ledger')}): {check['ledger_mismatches']}.")
-    if csv_10m:
+    for row in csv_10m:
         out.append(f"- **A year's CSV** (`python -m bench.reports_csv --backends postgresql "
-                   f"--scale 10m`, branch {csv_10m['branch']}): {csv_10m['rows']:,} rows, "
-                   f"{csv_10m['bytes'] / 2**20:.0f} MB in {csv_10m['seconds']} s; the process "
-                   f"grew by {csv_10m['rss_growth_mb']} MB while it streamed.")
+                   f"--scale 10m --supervisor {row['supervisor']}`, branch {row['branch']}, "
+                   f"{row['measured_at']}): {row['rows']:,} rows, "
+                   f"{row['bytes'] / 2**20:.0f} MB in {row['seconds']} s; the process "
+                   f"grew by {row['rss_growth_mb']} MB while it streamed.")
     if imported:
         out.append(f"- **Sponsored list of {imported['rows']:,} rows** (`python -m "
                    f"bench.sponsored_import --rows 10000000 --backends postgresql --once`): "
