@@ -124,6 +124,14 @@ def save_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n")
 
 
+def save_result(name: str, key: str, result) -> None:
+    """Keep `result` under `key` in bench/results/NAME.json, beside the other keys saved there."""
+    path = RESULTS / f"{name}.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    saved[key] = result
+    save_json(path, saved)
+
+
 def machine() -> dict:
     cpu = "unknown"
     try:

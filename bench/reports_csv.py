@@ -20,7 +20,7 @@ import sys
 import time
 from datetime import timedelta
 
-from .common import RESULTS, ROOT, ensure_database, log, pick, save_json
+from .common import ROOT, ensure_database, log, pick, save_result
 from .server import login, make_app
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -93,10 +93,8 @@ def main(argv=None) -> None:
         results[key] = row
         log(f"reports CSV {backend} {args.scale}: {row['rows']:,} rows, {row['bytes'] / 2**20:.1f} MB "
             f"in {row['seconds']} s; memory {row['rss_before_mb']} -> {row['rss_peak_mb']} MB")
-    path = RESULTS / "reports_csv.json"
-    saved = json.loads(path.read_text()) if path.exists() else {}
-    saved.update(results)
-    save_json(path, saved)
+    for key, row in results.items():
+        save_result("reports_csv", key, row)
 
 
 if __name__ == "__main__":

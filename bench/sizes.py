@@ -9,13 +9,12 @@ the row counts from the statistics (`reltuples`, exact after the seeder's VACUUM
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
 import sqlalchemy as sa
 
-from .common import RESULTS, database_url, log, save_json
+from .common import database_url, log, save_result
 
 
 def measure(backend: str, scale: str) -> dict:
@@ -49,10 +48,7 @@ def main(argv=None) -> dict:
     for row in result.get("tables", [])[:12]:
         log(f"  {row['table']:20} {row['rows']:>12,} rows  table {row['table_bytes'] / 2**30:6.2f} "
             f"GiB  indexes {row['index_bytes'] / 2**30:6.2f} GiB")
-    path = RESULTS / "sizes.json"
-    saved = json.loads(path.read_text()) if path.exists() else {}
-    saved[f"{args.backend}-{args.scale}"] = result
-    save_json(path, saved)
+    save_result("sizes", f"{args.backend}-{args.scale}", result)
     return result
 
 

@@ -11,14 +11,13 @@ payments waited for that long; SHARE UPDATE EXCLUSIVE (CREATE INDEX CONCURRENTLY
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import threading
 import time
 
 import sqlalchemy as sa
 
-from .common import FLASK, RESULTS, ROOT, _env, database_url, log, save_json
+from .common import FLASK, ROOT, _env, database_url, log, save_result
 
 # Lock modes that make a writer (ROW EXCLUSIVE: INSERT, UPDATE, DELETE) wait.
 STOPS_WRITES = {"ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"}
@@ -93,10 +92,7 @@ def main(argv=None) -> dict:
     for row in locks:
         log(f"    {row['table']:20} {row['mode']:24} granted={row['granted']!s:5} "
             f"{row['seen_for_s']:6.1f} s{'  STOPS WRITES' if row['stops_writes'] else ''}")
-    path = RESULTS / "upgrade.json"
-    saved = json.loads(path.read_text()) if path.exists() else {}
-    saved[f"postgresql-{args.scale}"] = result
-    save_json(path, saved)
+    save_result("upgrade", f"postgresql-{args.scale}", result)
     return result
 
 
