@@ -19,10 +19,19 @@ import time
 
 from sqlalchemy import func, select
 
-from .common import (RESULTS, HttpClient, ensure_database, gunicorn, log, median, percentile,
+from .common import (RESULTS, SECRET_KEY, HttpClient, ensure_database, gunicorn, log, median, percentile,
                      pick, save_json, warm_up)
 
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
+
+
+def _config(url: str) -> dict:
+    """The app as gunicorn and the seeder run it: the same SECRET_KEY, so the audit events the
+    codes' issue writes are keyed as the rest of the chain. Runs before 2026-12-03 keyed them
+    with "bench", kept as a fallback so their databases' chains still verify."""
+    return {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY,
+            "SECRET_KEY_FALLBACKS": ["bench"], "PUBLIC_BASE_URL": "http://127.0.0.1",
+            "SQLALCHEMY_ENGINE_OPTIONS": {}}
 
 
 def issue_bills(url: str, agents: int, per_agent: int) -> dict[str, list[tuple[str, int]]]:
@@ -34,8 +43,7 @@ def issue_bills(url: str, agents: int, per_agent: int) -> dict[str, list[tuple[s
     from perisai.models import User, Worker
     from perisai.commands import Actor
     from perisai.commands.billing import issue_bill
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                      "PUBLIC_BASE_URL": "http://127.0.0.1", "SQLALCHEMY_ENGINE_OPTIONS": {}})
+    app = create_app(_config(url))
     plan: dict[str, list[str]] = {}
     with app.app_context():
         session = db.session
@@ -117,8 +125,7 @@ def check_database(url: str, agents: list[Agent], whole_books: bool = True) -> d
     from perisai.models import Bill, Collection
     from perisai.commands.audit import verify as audit_verify
     from perisai.commands.books import _verify_ledger, verify_books
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                      "PUBLIC_BASE_URL": "http://127.0.0.1", "SQLALCHEMY_ENGINE_OPTIONS": {}})
+    app = create_app(_config(url))
     expected = {code: receipt for a in agents for code, receipt in a.receipts.items()}
     all_codes = [code for a in agents for code, _amount in a.codes]
     with app.app_context():
