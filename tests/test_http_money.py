@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event as sa_event, func, select
 
 from conftest import Auth, csrf_token
 from markup import field_value, has, link_targets, one, text_of
@@ -411,6 +411,38 @@ def test_collect_records_cash_and_advances_paid_through(app, agent, worker, bill
     next_code = bill_code_from(issue_bill(agent, worker, 1))
     [later] = load(app, Bill, code=next_code)
     assert later.first_month == add_months(this_month(), 3)
+
+
+@pytest.mark.both_backends
+def test_a_payment_reads_nothing_after_its_commit_to_send_the_agent_to_the_slip(
+        app, agent, bill, backend):
+    """The redirect needs only the receipt number, which the payment knows: no statement runs
+    once the payment is committed (one ran to read the collection back)."""
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def statement(conn, cursor, sql, parameters, context, executemany):
+        seen.append(sql)
+
+    def committed(conn):
+        seen.append("COMMIT")
+
+    form = dict(collect_form(agent, bill), amount=str(amount_of_bill(agent, bill)))
+    sa_event.listen(engine, "before_cursor_execute", statement)
+    sa_event.listen(engine, "commit", committed)
+    try:
+        response = agent.post("/collect", data=form)
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", statement)
+        sa_event.remove(engine, "commit", committed)
+    assert response.status_code == 303
+    number = receipt_from(response)
+    [collection] = load(app, Collection, receipt_number=number)
+    assert collection.amount == int(form["amount"])
+    last_commit = len(seen) - 1 - seen[::-1].index("COMMIT")
+    assert any("INSERT INTO collections" in sql for sql in seen[:last_commit])
+    assert seen[last_commit + 1:] == []
 
 
 def test_collect_with_htmx_answers_with_the_slip(app, agent, bill):

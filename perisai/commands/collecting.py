@@ -6,6 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..domain import N_, Conflict, DomainError
 from ..domain.bills import UNKNOWN_CODE, check_amount, check_collector, check_payable, effective_status
@@ -100,8 +101,9 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
                                      .values(status=BillStatus.PAID, closed_at=now))
             if closed.rowcount != 1:
                 raise Conflict("Kode ini baru saja dibayar atau diganti. Muat ulang halaman.")
+            receipt = _receipt_number(session)
             collection = Collection(
-                receipt_number=_receipt_number(session), bill_id=bill.id,
+                receipt_number=receipt, bill_id=bill.id,
                 idempotency_key=idempotency_key, agent_id=agent_id, branch_id=branch_id,
                 worker_id=worker.id, amount=bill.amount, months=bill.months,
                 first_month=bill.first_month, last_month=bill.last_month, collected_at=taken,
@@ -129,6 +131,9 @@ def collect(session: Session, *, code: str, amount: int, idempotency_key: str,
         if paid is not None:
             raise AlreadyPaid(paid)
         raise
+    # The commit expired the collection. Its receipt number, all a redirect to the slip needs,
+    # is known: it is put back as loaded rather than read again (the rest loads when asked).
+    set_committed_value(collection, "receipt_number", receipt)
     return collection, True
 
 
