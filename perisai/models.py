@@ -61,7 +61,8 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         CheckConstraint(one_of("role", Role), name="known_role"),
         CheckConstraint("role = 'admin' OR branch_id IS NOT NULL", name="staff_has_branch"),
-        # The admin's list of users, a page at a time (migration f8b0d2e4a6c9).
+        # The admin's list of users, a page at a time (migration f8b0d2e4a6c9, which also
+        # makes PostgreSQL's `ix_users_username_prefix` for the search by a username's start).
         Index("ix_users_role_username", "role", "username"),
     )
 

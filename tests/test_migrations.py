@@ -404,3 +404,7 @@ def test_index_migrations_on_postgresql_never_stop_payments(app, runner, backend
     assert {"ix_ledger_agent_time_amount", "ix_collections_agent_offline",
             "ix_workers_agent_registered_phone_paid"} <= indexes
     assert not {"ix_ledger_agent_time", "ix_workers_agent_registered"} & indexes
+    with app.app_context():
+        users = {index["name"] for index in sa.inspect(db.engine).get_indexes("users")}
+    # The search by a username's start uses an index on PostgreSQL only (SQLite's LIKE cannot).
+    assert ("ix_users_username_prefix" in users) == (backend == "postgresql")

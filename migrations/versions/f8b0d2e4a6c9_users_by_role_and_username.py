@@ -4,6 +4,11 @@ The admin's users page lists the users by role, then username, fifty at a time. 
 users (20,000 agents in 2,000 branches) PostgreSQL sorted the whole table for each page (11 ms
 of the page's 38 ms); from this index it reads the page in order.
 
+The page's search takes the usernames that start with what was typed (LIKE 'x%'). PostgreSQL
+uses a B-tree for that only with the C collation or a pattern operator class: a second index,
+PostgreSQL's only (`varchar_pattern_ops`), turns a scan of every username (1.8 ms at 22,000)
+into a range. SQLite's LIKE ignores case and cannot use an index anyway.
+
 On PostgreSQL the index is built CONCURRENTLY, outside a transaction, as every index since
 b8d0f2a4c6e8 (logins go on while it is built).
 
@@ -20,6 +25,7 @@ branch_labels = None
 depends_on = None
 
 NAME = 'ix_users_role_username'
+PREFIX = 'ix_users_username_prefix'
 
 
 def upgrade():
@@ -28,6 +34,10 @@ def upgrade():
         with op.get_context().autocommit_block():
             op.execute(f'DROP INDEX CONCURRENTLY IF EXISTS {NAME}')  # a build cut short
             op.create_index(NAME, 'users', ['role', 'username'], unique=False,
+                            postgresql_concurrently=True)
+            op.execute(f'DROP INDEX CONCURRENTLY IF EXISTS {PREFIX}')
+            op.create_index(PREFIX, 'users', ['username'], unique=False,
+                            postgresql_ops={'username': 'varchar_pattern_ops'},
                             postgresql_concurrently=True)
         return
     op.create_index(NAME, 'users', ['role', 'username'], unique=False)
@@ -38,6 +48,7 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
         with op.get_context().autocommit_block():
+            op.execute(f'DROP INDEX CONCURRENTLY IF EXISTS {PREFIX}')
             op.execute(f'DROP INDEX CONCURRENTLY IF EXISTS {NAME}')
         return
     op.drop_index(NAME, table_name='users')
