@@ -169,6 +169,35 @@ def server_verdicts(server_results: dict) -> list[str]:
         many = [n for role in ("agent", "supervisor") for n, r in big[role].items() if r["flag"]]
         lines.append(f"| A handful of queries per page, none per row ({backend} 1 M) | "
                      f"flagged: {', '.join(many) or 'none'} | {_ok(not many)} |")
+    # Issue 14: every page, the supervisor's and the admin's included, at 1 M on both backends
+    # and at 10 M on PostgreSQL; growth by ×floor, 10 k → 1 M and 1 M → 10 M.
+    for key, label in (("sqlite-1m", "1 M (sqlite)"), ("postgresql-1m", "1 M (postgresql)"),
+                       ("postgresql-10m", "10 M (postgresql)")):
+        run = server_results.get(key)
+        if not run:
+            continue
+        pages = {f"{role}: {name}": row for role in ("agent", "supervisor", "admin")
+                 for name, row in run.get(role, {}).items()}
+        over = [f"{name} ({row['median_ms']:.1f} ms)" for name, row in pages.items()
+                if row["median_ms"] > AGENT_TARGET_MS]
+        lines.append(f"| Every page ≤ {AGENT_TARGET_MS:.0f} ms median at {label}, measured "
+                     f"{run.get('measured_at', '?')} | {len(pages)} pages; over: "
+                     f"{', '.join(over) or 'none'} | {_ok(not over)} |")
+    for low, high, backend in (("10k", "1m", "sqlite"), ("10k", "1m", "postgresql"),
+                               ("1m", "10m", "postgresql")):
+        a, b = server_results.get(f"{backend}-{low}"), server_results.get(f"{backend}-{high}")
+        if not (a and b):
+            continue
+        growth = {f"{role}: {name}": row["ratio"] / a[role][name]["ratio"]
+                  for role in ("agent", "supervisor", "admin")
+                  for name, row in b.get(role, {}).items()
+                  if name in a.get(role, {}) and a[role][name]["ratio"]}
+        worst = max(growth, key=growth.get)
+        over = [f"{name} ({value:.2f}×)" for name, value in growth.items()
+                if value > GROWTH_TARGET]
+        lines.append(f"| Every page grows ≤ {GROWTH_TARGET}× from {low} to {high} ({backend}, "
+                     f"×floor) | largest: {worst} {growth[worst]:.2f}×; over: "
+                     f"{', '.join(over) or 'none'} | {_ok(not over)} |")
     return lines
 
 
@@ -494,8 +523,10 @@ def ten_million_section(results: dict) -> list[str]:
                    f"POST /collect p50 / p95 {load_10m['post_p50_ms']} / "
                    f"{load_10m['post_p95_ms']} ms; whole payment p95 "
                    f"{load_10m['collection_p95_ms']} ms; {load_10m['errors']} errors; exactly once: "
-                   f"{check['every_collection_exactly_once']}; ledger mismatches "
-                   f"({check.get('checked', 'ledger')}): {check['ledger_mismatches']}.")
+                   f"{check['every_collection_exactly_once']}; mismatches of the agents' cash "
+                   f"against the ledger: {check['ledger_mismatches']}; audit chain "
+                   f"{'intact' if check['audit_ok'] else 'BROKEN'} "
+                   f"({check['audit_events_checked']:,} events).")
     for row in csv_10m:
         out.append(f"- **A year's CSV** (`python -m bench.reports_csv --backends postgresql "
                    f"--scale 10m --supervisor {row['supervisor']}`, branch {row['branch']}, "
