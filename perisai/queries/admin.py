@@ -23,18 +23,25 @@ BRANCHES_PER_PAGE = 50
 BRANCH_CHOICES_MAX = 100
 
 
+def _paged(session: Session, model, where: list, order: tuple, page: int,
+           per_page: int) -> tuple[list, int, int]:
+    """One page of `model`'s rows that match `where`, in `order`: (rows, page, pages), the
+    page number clamped to the pages there are."""
+    total = session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    found = session.scalars(select(model).where(*where).order_by(*order)
+                            .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(found), page, pages
+
+
 def branches(session: Session, query: str = "", page: int = 1,
              per_page: int = BRANCHES_PER_PAGE) -> tuple[list[Branch], int, int]:
     """A page of the branches by code, those whose code starts with `query` or whose name
     contains it when one is given: (branches, page, pages)."""
     where = [or_(Branch.code.startswith(query.upper(), autoescape=True),
                  func.lower(Branch.name).contains(query.lower(), autoescape=True))] if query else []
-    total = session.scalar(select(func.count()).select_from(Branch).where(*where)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    found = session.scalars(select(Branch).where(*where).order_by(Branch.code)
-                            .offset((page - 1) * per_page).limit(per_page)).all()
-    return list(found), page, pages
+    return _paged(session, Branch, where, (Branch.code,), page, per_page)
 
 
 def branch_choices(session: Session) -> list[Row] | None:
@@ -65,12 +72,7 @@ def users(session: Session, query: str = "", page: int = 1,
     when one is given: (users, page, pages). A national install has thousands of agents, so
     the list comes a page at a time."""
     where = [User.username.startswith(query, autoescape=True)] if query else []
-    total = session.scalar(select(func.count()).select_from(User).where(*where)) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 1), pages)
-    found = session.scalars(select(User).where(*where).order_by(User.role, User.username)
-                            .offset((page - 1) * per_page).limit(per_page)).all()
-    return list(found), page, pages
+    return _paged(session, User, where, (User.role, User.username), page, per_page)
 
 
 def user(session: Session, user_id: int) -> User:
