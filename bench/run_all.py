@@ -188,17 +188,23 @@ def server_verdicts(server_results: dict) -> list[str]:
         a, b = server_results.get(f"{backend}-{low}"), server_results.get(f"{backend}-{high}")
         if not (a and b):
             continue
-        growth = {f"{role}: {name}": row["ratio"] / a[role][name]["ratio"]
-                  for role in ("agent", "supervisor", "admin")
-                  for name, row in b.get(role, {}).items()
-                  if name in a.get(role, {}) and a[role][name]["ratio"]}
-        worst = max(growth, key=growth.get)
-        over = [f"{name} ({value:.2f}×)" for name, value in growth.items()
-                if value > GROWTH_TARGET]
+        growth, worst, over = page_growth(a, b)
         lines.append(f"| Every page grows ≤ {GROWTH_TARGET}× from {low} to {high} ({backend}, "
                      f"×floor) | largest: {worst} {growth[worst]:.2f}×; over: "
                      f"{', '.join(over) or 'none'} | {_ok(not over)} |")
     return lines
+
+
+def page_growth(small: dict, big: dict) -> tuple[dict[str, float], str, list[str]]:
+    """Each page's growth in ×floor from one run to another (role: page → factor), the page
+    that grew most, and the pages over the budget's factor (named with their factor)."""
+    growth = {f"{role}: {name}": row["ratio"] / small[role][name]["ratio"]
+              for role in ("agent", "supervisor", "admin")
+              for name, row in big.get(role, {}).items()
+              if name in small.get(role, {}) and small[role][name]["ratio"]}
+    worst = max(growth, key=growth.get)
+    over = [f"{name} ({value:.2f}×)" for name, value in growth.items() if value > GROWTH_TARGET]
+    return growth, worst, over
 
 
 def floor_ms(results: dict) -> float:
@@ -505,13 +511,7 @@ def ten_million_section(results: dict) -> list[str]:
         out.append(f"- **Pages** (table above, `postgresql` 10m columns): {len(over)} over "
                    f"{AGENT_TARGET_MS:.0f} ms" + (f": {', '.join(over)}." if over else "."))
         if one:
-            growth = {f"{role}: {name}": row["ratio"] / one[role][name]["ratio"]
-                      for role in ("agent", "supervisor", "admin")
-                      for name, row in ten.get(role, {}).items()
-                      if name in one.get(role, {}) and one[role][name]["ratio"]}
-            worst = max(growth, key=growth.get)
-            grown = [f"{name} ({value:.2f}×)" for name, value in growth.items()
-                     if value > GROWTH_TARGET]
+            growth, worst, grown = page_growth(one, ten)
             out.append(f"- **Growth 1 M → 10 M** (×floor): largest {worst} {growth[worst]:.2f}×; "
                        f"over {GROWTH_TARGET}×: {', '.join(grown) or 'none'}.")
     if load_10m:
