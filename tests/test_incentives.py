@@ -94,6 +94,33 @@ def test_rates_come_from_the_database(app):
         assert incentives.scheme_for(db.session, date(2010, 1, 1)) is None
 
 
+def test_schemes_are_read_once_until_something_is_written(app):
+    """A page reads the schemes twice (bonus bursts, incentives): the second time comes from
+    the session's copy, which a scheme added, flushed, committed or rolled back replaces."""
+    with app.app_context():
+        engine = db.engine
+        statements = []
+
+        def remember(conn, cursor, statement, *_):
+            statements.append(statement)
+        event.listen(engine, "before_cursor_execute", remember)
+        try:
+            assert incentives.scheme_for(db.session, date(2027, 3, 1)) == DEFAULT
+            assert incentives.scheme_for(db.session, date(2027, 3, 1)) == DEFAULT
+            assert sum("incentive_schemes" in s for s in statements) == 1
+            db.session.add(IncentiveScheme(effective_from=date(2027, 1, 1), early_percent=20,
+                                           early_until_month=12, late_percent=2,
+                                           late_until_month=48, bonus_three_programs=20_000,
+                                           bonus_two_programs=12_000, bonus_min_new_members=10,
+                                           source="test"))
+            # Not flushed yet: seen as a query would see it.
+            assert incentives.scheme_for(db.session, date(2027, 3, 1)).early_percent == 20
+            db.session.rollback()
+            assert incentives.scheme_for(db.session, date(2027, 3, 1)) == DEFAULT
+        finally:
+            event.remove(engine, "before_cursor_execute", remember)
+
+
 def _bill_and_collect(client, worker_id, months):
     code = bill_code_from(issue_bill(client, worker_id, months))
     amount = amount_of_bill(client, code)

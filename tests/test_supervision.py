@@ -11,7 +11,7 @@ from helpers import figure_cards, form_key, nik_for, paid_receipt, relogin
 from markup import every, has, link_targets, one, text_of
 from perisai.domain.clock import local_today, utcnow
 from perisai.extensions import db
-from perisai.models import AgentAccount, Branch, Deposit, LedgerEntry, User
+from perisai.models import AgentAccount, Branch, Collection, Deposit, LedgerEntry, User
 from perisai.commands import SYSTEM, books
 from perisai.commands.accounts import create_user
 from perisai.domain import flags
@@ -313,6 +313,17 @@ def test_statement_comes_in_pages_that_carry_the_balance(app, client, auth, monk
         count = -(-whole.entries // 2)
         pages = [supervision.statement(db.session, *period, page=n, per_page=2)
                  for n in range(1, count + 1)]
+        # Past the last page: the last one; before the first: the first.
+        beyond = supervision.statement(db.session, *period, page=count + 5, per_page=2)
+        before = supervision.statement(db.session, *period, page=0, per_page=2)
+        # A period without an entry (before the agent's first): no line, and nothing on hand.
+        empty = supervision.statement(db.session, agent_id, date(2020, 1, 1), date(2020, 1, 31),
+                                      "Asia/Jakarta")
+    assert (beyond.page, beyond.lines, beyond.page_opening) == \
+        (count, pages[-1].lines, pages[-1].page_opening)
+    assert (before.page, before.lines) == (1, pages[0].lines)
+    assert (empty.lines, empty.entries, empty.pages, empty.money_in) == ([], 0, 1, 0)
+    assert empty.opening == empty.closing == 0
     assert whole.entries == len(whole.lines) >= len(paid) and whole.pages == 1
     assert {p.pages for p in pages} == {count} and count >= 3
     assert pages[0].page_opening == whole.opening
@@ -379,3 +390,52 @@ def test_agent_months_follow_registrations_collections_and_reversals(app, client
         db.session.commit()
     result = runner.invoke(args=["ledger-verify"])
     assert result.exit_code == 1 and "recounted" in result.output
+
+
+@pytest.mark.both_backends
+def test_one_agents_page_asks_only_for_what_it_shows(app, client, auth):
+    """One agent's page: the agent, its row, queue counts and whether it has late collections
+    in one statement; the late list, deposits and their near duplicates only when there are
+    some; the incentive schemes once."""
+    def statements_for(path):
+        with app.app_context():
+            engine = db.engine
+        statements = []
+
+        def remember(conn, cursor, statement, *_):
+            statements.append(" ".join(statement.split()))
+        event.listen(engine, "before_cursor_execute", remember)
+        try:
+            response = client.get(path)
+        finally:
+            event.remove(engine, "before_cursor_execute", remember)
+        assert response.status_code == 200
+        return statements, response.get_data(as_text=True)
+
+    def reads(statements, table):
+        return [s for s in statements if s.startswith(f"SELECT {table}.")]
+
+    auth.login("supervisor1")
+    client.get("/supervisor/agents/agent1")  # warm up
+    quiet, html = statements_for("/supervisor/agents/agent1")
+    quiet = [s for s in quiet if s != "BEGIN"]
+    # The login, the agent, its flags, the schemes, the statement, the incentives.
+    assert len(quiet) == 6
+    assert len(reads(quiet, "incentive_schemes")) == 1
+    assert reads(quiet, "deposits") == [] and not has(html, "#late")
+
+    relogin(client, auth, "agent1")
+    number, _ = paid_receipt(client)
+    declare(client, 1000, "TRF-Q1")
+    with app.app_context():  # recorded half an hour after the cash was taken (offline)
+        collection = db.session.scalars(select(Collection)
+                                        .where(Collection.receipt_number == number)).one()
+        collection.received_at = collection.collected_at
+        collection.collected_at -= timedelta(minutes=30)
+        db.session.commit()
+    relogin(client, auth, "supervisor1")
+    busy, html = statements_for("/supervisor/agents/agent1")
+    busy = [s for s in busy if s != "BEGIN"]
+    # Then also: the late list, the waiting deposits and the agent's others beside them.
+    assert len(busy) == 9
+    assert number in text_of(one(html, "#late")) and "TRF-Q1" in html

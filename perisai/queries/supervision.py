@@ -2,11 +2,13 @@
 agent's ledger as a statement. A fixed number of queries however many agents a branch has."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import Integer, and_, case, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import (Date, DateTime, Integer, String, and_, bindparam, case, func, literal,
+                        literal_column, or_, select, true, union_all)
 from sqlalchemy.orm import Session
 
 from ..domain import DomainError, N_
@@ -17,7 +19,6 @@ from ..domain.lateness import is_late
 from ..domain.statuses import DepositStatus, HeirChangeStatus, LateReview, ReversalStatus, Role
 from ..models import (AgentAccount, AgentDay, AgentMonth, Branch, Collection, Deposit, HeirChange,
                       LedgerEntry, Reversal, User, Worker)
-from . import reversed_collection_ids
 from .integrity import integrity_findings, light_findings
 
 SORTS = {"worst": N_("Paling perlu perhatian"), "cash": N_("Uang di tangan"), "age": N_("Lama ditahan"),
@@ -81,27 +82,26 @@ AGENT_COLUMNS = (User.id, User.username, User.full_name, User.active, User.creat
                  AgentMonth.collected)
 
 
-def _agents_join(branch: Branch, month: date, *columns):
-    """`columns` over the users joined to their accounts and their `month` in the branch."""
+def _agents_join(branch_id, month, *columns):
+    """`columns` over the users joined to their accounts and their `month` in the branch
+    (`branch_id` and `month`: values or parameters)."""
     return (select(*columns).select_from(User)
             .outerjoin(AgentAccount, AgentAccount.agent_id == User.id)
             .outerjoin(AgentMonth, (AgentMonth.agent_id == User.id)
-                       & (AgentMonth.branch_id == branch.id) & (AgentMonth.month == month)))
+                       & (AgentMonth.branch_id == branch_id) & (AgentMonth.month == month)))
 
 
-def _with_pending_deposits(query, branch: Branch, agent_id: int | None = None):
+def _with_pending_deposits(query, branch: Branch):
     """`query` with each agent's deposits waiting for the supervisor as its last column, from
     one grouped read of the branch's waiting deposits (a few dozen, by the branch's index) joined
     in: a count per agent asked agent by agent walked each agent's every deposit (6 ms for a
     branch of 400 agents at 1,000,000 members), and a statement of its own costs about a
     millisecond on PostgreSQL here."""
-    only = () if agent_id is None else (Deposit.agent_id == agent_id,)
     # Grouped on `+agent_id`: SQLite otherwise walks every deposit of the branch's agents in
     # the (agent) index to group them; the unary plus keeps it on the (branch, status) index.
     agent = literal_column("+deposits.agent_id", Integer)
     waiting = (select(agent.label("agent_id"), func.count(Deposit.id).label("pending"))
-               .where(Deposit.branch_id == branch.id, Deposit.status == DepositStatus.PENDING,
-                      *only)
+               .where(Deposit.branch_id == branch.id, Deposit.status == DepositStatus.PENDING)
                .group_by(agent).subquery("waiting"))
     return (query.add_columns(waiting.c.pending)
             .outerjoin(waiting, waiting.c.agent_id == User.id))
@@ -132,27 +132,71 @@ def _rows(found, findings, *, cash_limit: int, now: datetime,
 def agent_row(session: Session, branch: Branch, today: date, agent: User,
               now: datetime | None = None) -> AgentRow:
     """One agent's row (cash, ageing, flags, this month), with every integrity flag."""
-    return _agent_row(session, branch, today, agent, now)[0]
+    return agent_row_and_queue(session, branch, today, agent, now)[0]
 
 
 def agent_row_and_queue(session: Session, branch: Branch, today: date, agent: User,
                         now: datetime | None = None) -> tuple[AgentRow, dict[str, int]]:
     """`agent_row` and, read in the same statement, `queue_counts` of the agent."""
-    return _agent_row(session, branch, today, agent, now, with_queue=True)
+    found = _agent_found(session, branch, today, {"agent_id": agent.id}, now)
+    return found.row, found.queue
 
 
-def _agent_row(session: Session, branch: Branch, today: date, agent: User,
-               now: datetime | None, with_queue: bool = False) -> tuple[AgentRow, dict]:
+class AgentFound(NamedTuple):
+    agent: User
+    row: AgentRow
+    queue: dict[str, int]  # `queue_counts` of the agent
+    any_late: bool  # whether `late_collections` can find anything
+
+
+def branch_agent_row(session: Session, branch: Branch, today: date, username: str,
+                     now: datetime | None = None) -> AgentFound:
+    """An agent of this branch by username, with its row, its queue's counts and whether it has
+    collections recorded late, in one statement (one agent's page; a statement of its own
+    costs about a millisecond on PostgreSQL here); 404, the same for an agent of another
+    branch, when there is none."""
+    return _agent_found(session, branch, today, {"username": (username or "")[:40]}, now)
+
+
+def _agent_found(session: Session, branch: Branch, today: date, which: dict,
+                 now: datetime | None) -> AgentFound:
     now = now or utcnow()
-    query = _with_pending_deposits(
-        _agents_join(branch, month_of(today), *AGENT_COLUMNS), branch, agent.id)
-    if with_queue:
-        query = query.add_columns(*_queue_count_columns(branch.id, agent.id))
-    found = session.execute(query.where(User.id == agent.id)).all()
+    found = session.execute(_agent_query(*which), {
+        "branch_id": branch.id, "month": month_of(today), "late_since": now - LATE_WINDOW,
+        **which}).first()
+    if found is None:
+        raise DomainError("Agen tidak ditemukan.", status_code=404)
+    agent, any_late, *values = found
     findings = integrity_findings(session, branch, today, agent_id=agent.id, now=now)
-    queue = dict(zip(QUEUE_KEYS, map(int, found[0][-len(QUEUE_KEYS):]))) if with_queue else {}
-    return _rows(found, findings, cash_limit=branch.cash_limit, now=now,
-                 inactive_before=inactive_threshold(today, branch.timezone))[0], queue
+    row = _rows([values], findings, cash_limit=branch.cash_limit, now=now,
+                inactive_before=inactive_threshold(today, branch.timezone))[0]
+    return AgentFound(agent, row, dict(zip(QUEUE_KEYS, map(int, values[-len(QUEUE_KEYS):]))),
+                      bool(any_late))
+
+
+@functools.cache
+def _agent_query(by: str):
+    """One agent (found `by` "agent_id" or by "username" among the branch's agents) with
+    whether it has collections `late_collections` would look at, its row's columns and its
+    queue's counts, built once with its values as parameters: branch_id, month, late_since,
+    and `by`. The counts follow the agent found (correlated on users.id); its waiting
+    deposits are the row's pending deposits too."""
+    branch_id = bindparam("branch_id", type_=Integer)
+    queue = _queue_count_columns(branch_id, User.id)
+    # Each from its partial index: most agents have none, and then the page asks no more.
+    any_late = or_(
+        select(Collection.id).where(Collection.agent_id == User.id,
+                                    Collection.late_review == LateReview.PENDING).exists(),
+        select(Collection.id).where(
+            Collection.agent_id == User.id,
+            Collection.collected_at >= bindparam("late_since", type_=DateTime),
+            Collection.received_at.is_not(None)).exists())
+    query = _agents_join(branch_id, bindparam("month", type_=Date), User, any_late,
+                         *AGENT_COLUMNS, queue[0], *queue)
+    if by == "agent_id":
+        return query.where(User.id == bindparam("agent_id", type_=Integer))
+    return query.where(User.username == bindparam("username", type_=String),
+                       User.role == Role.AGENT, User.branch_id == branch_id)
 
 
 class BranchAgents:
@@ -191,7 +235,7 @@ class BranchAgents:
                       or_(User.active.is_(True), AgentAccount.cash_on_hand > 0))
 
     def _from(self, *columns):
-        return _agents_join(self.branch, self.month, *columns).where(*self.scope)
+        return _agents_join(self.branch.id, self.month, *columns).where(*self.scope)
 
     def _today(self) -> list:
         # The day's payments are kept per agent as they happen (`agent_days`): one row per
@@ -298,8 +342,10 @@ def queue_counts(session: Session, branch_id: int, agent_id: int | None = None) 
     return dict(zip(QUEUE_KEYS, map(int, found)))
 
 
-def _queue_count_columns(branch_id: int, agent_id: int | None = None) -> list:
-    """`QUEUE_KEYS` as scalar subqueries, to be selected alone or beside other columns."""
+def _queue_count_columns(branch_id, agent_id=None) -> list:
+    """`QUEUE_KEYS` as scalar subqueries, to be selected alone or beside other columns
+    (`branch_id` a value or a parameter; `agent_id` a value, or a column such as `User.id` to
+    correlate with)."""
     deposits = [Deposit.branch_id == branch_id, Deposit.status == DepositStatus.PENDING]
     reversals = [Reversal.branch_id == branch_id, Reversal.status == ReversalStatus.PENDING]
     heir_changes = [HeirChange.branch_id == branch_id,
@@ -317,20 +363,6 @@ def _queue_count_columns(branch_id: int, agent_id: int | None = None) -> list:
             one(func.coalesce(func.sum(Deposit.amount), 0), deposits),
             one(func.count(Reversal.id), reversals),
             one(func.count(HeirChange.id), heir_changes)]
-
-
-def branch_agent(session: Session, branch_id: int,
-                 username: str) -> tuple[User, AgentAccount | None]:
-    """An agent of this branch by username, with its account; 404 (the same for one of
-    another branch) when there is none."""
-    found = session.execute(
-        select(User, AgentAccount).outerjoin(AgentAccount, AgentAccount.agent_id == User.id)
-        .where(User.username == (username or "")[:40], User.role == Role.AGENT,
-               User.branch_id == branch_id)).first()
-    if found is None:
-        raise DomainError("Agen tidak ditemukan.", status_code=404)
-    user, account = found
-    return user, account
 
 
 @dataclass(frozen=True)
@@ -374,43 +406,74 @@ def statement(session: Session, agent_id: int, date_from: date, date_to: date,
     began, so the cost follows the period, not the agent's whole history."""
     start = local_day_start_utc(date_from, zone)
     end = local_day_start_utc(date_to + timedelta(days=1), zone)
-    in_period = LedgerEntry.created_at < end
-    cash = select(AgentAccount.cash_on_hand).where(AgentAccount.agent_id == agent_id)
-    since_start, money_in, money_out, entries, cash_now = session.execute(select(
-        func.coalesce(func.sum(LedgerEntry.amount), 0),
-        func.coalesce(func.sum(case((in_period & (LedgerEntry.amount > 0), LedgerEntry.amount),
-                                    else_=0)), 0),
-        func.coalesce(func.sum(case((in_period & (LedgerEntry.amount < 0), -LedgerEntry.amount),
-                                    else_=0)), 0),
-        func.count(case((in_period, 1))),
-        cash.scalar_subquery())
-        .where(LedgerEntry.agent_id == agent_id, LedgerEntry.created_at >= start)).one()
-    opening = int(cash_now or 0) - int(since_start)
+    def read(page: int) -> list:
+        offset = (max(page, 1) - 1) * per_page
+        return session.execute(_statement_query(offset > 0), {
+            "agent_id": agent_id, "start": start, "end": end, "offset": offset,
+            "per_page": per_page}).all()
+    found = read(page)
+    since_start, money_in, money_out, entries, cash_now, earlier = found[0][:6]
     pages = max(1, -(-entries // per_page))
-    page = min(max(page, 1), pages)
-    period = (LedgerEntry.agent_id == agent_id, LedgerEntry.created_at >= start,
-              LedgerEntry.created_at < end)
-    order = (LedgerEntry.created_at, LedgerEntry.id)
-    page_opening = opening
-    if page > 1:
-        earlier = (select(LedgerEntry.amount).where(*period).order_by(*order)
-                   .limit((page - 1) * per_page).subquery())
-        page_opening += int(session.scalar(select(func.coalesce(func.sum(earlier.c.amount), 0))))
-    rows = session.execute(
-        select(LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.amount,
-               Collection.receipt_number, Deposit.reference, Worker.full_name)
-        .outerjoin(Collection, Collection.id == LedgerEntry.collection_id)
-        .outerjoin(Worker, Worker.id == Collection.worker_id)
-        .outerjoin(Deposit, Deposit.id == LedgerEntry.deposit_id)
-        .where(*period).order_by(*order)
-        .offset((page - 1) * per_page).limit(per_page)).all()
+    if not 1 <= page <= pages:  # past the last page (or before the first): show the nearest
+        page = min(max(page, 1), pages)
+        found = read(page)
+        earlier = found[0][5]
+    opening = int(cash_now or 0) - int(since_start)
+    page_opening = opening + int(earlier or 0)
     balance = page_opening
     lines = []
-    for at, kind, amount, receipt, reference, worker_name in rows:
+    for *_, at, kind, amount, receipt, reference, worker_name in found:
+        if at is None:  # the period has no entry (or none on this page)
+            continue
         balance += amount
         lines.append(StatementLine(at, kind, amount, balance, receipt, reference, worker_name))
     return Statement(date_from, date_to, opening, lines, opening + int(money_in) - int(money_out),
                      int(money_in), int(money_out), entries, page, pages, page_opening)
+
+
+@functools.cache
+def _statement_query(paged: bool):
+    """A statement's figures and one page of its entries as one statement (one of its own
+    costs about a millisecond on PostgreSQL here), built once (with `paged`: for a page after
+    the first) with its values as parameters: agent_id, start, end, offset, per_page.
+
+    The figures' row (every entry since the period began, what came in and went out in the
+    period, how many entries, the cash on hand now, the entries before this page) is joined
+    to the page's entries, one row each, or to NULLs when the page has none."""
+    agent_id = bindparam("agent_id", type_=Integer)
+    start, end = bindparam("start", type_=DateTime), bindparam("end", type_=DateTime)
+    in_period = LedgerEntry.created_at < end
+    period = (LedgerEntry.agent_id == agent_id, LedgerEntry.created_at >= start,
+              LedgerEntry.created_at < end)
+    order = (LedgerEntry.created_at, LedgerEntry.id)
+    offset = bindparam("offset", type_=Integer)
+    if paged:
+        earlier = (select(LedgerEntry.amount).where(*period).order_by(*order)
+                   .limit(offset).subquery())
+        before_page = select(func.coalesce(func.sum(earlier.c.amount), 0)).scalar_subquery()
+    else:
+        before_page = literal(0)
+    figures = select(
+        func.coalesce(func.sum(LedgerEntry.amount), 0).label("since_start"),
+        func.coalesce(func.sum(case((in_period & (LedgerEntry.amount > 0), LedgerEntry.amount),
+                                    else_=0)), 0).label("money_in"),
+        func.coalesce(func.sum(case((in_period & (LedgerEntry.amount < 0), -LedgerEntry.amount),
+                                    else_=0)), 0).label("money_out"),
+        func.count(case((in_period, 1))).label("entries"),
+        select(AgentAccount.cash_on_hand).where(AgentAccount.agent_id == agent_id)
+        .scalar_subquery().label("cash_now"),
+        before_page.label("before_page")) \
+        .where(LedgerEntry.agent_id == agent_id, LedgerEntry.created_at >= start).subquery()
+    lines = (select(LedgerEntry.id, LedgerEntry.created_at, LedgerEntry.kind, LedgerEntry.amount,
+                    Collection.receipt_number, Deposit.reference, Worker.full_name)
+             .outerjoin(Collection, Collection.id == LedgerEntry.collection_id)
+             .outerjoin(Worker, Worker.id == Collection.worker_id)
+             .outerjoin(Deposit, Deposit.id == LedgerEntry.deposit_id)
+             .where(*period).order_by(*order)
+             .offset(offset).limit(bindparam("per_page", type_=Integer)).subquery())
+    return (select(*figures.c, *[column for column in lines.c if column.name != "id"])
+            .select_from(figures.outerjoin(lines, true()))
+            .order_by(lines.c.created_at, lines.c.id))
 
 
 @dataclass(frozen=True)
@@ -423,6 +486,7 @@ class LateCollection:
 
 
 LATE_LIST = 50
+LATE_WINDOW = timedelta(days=60)  # how far back the agent's page looks for offline collections
 
 
 def late_collections(session: Session, agent_id: int, since: datetime) -> list[LateCollection]:

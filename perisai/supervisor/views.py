@@ -2,8 +2,6 @@
 agent's statement. The decisions live with what they decide (`deposits/`, `reversals/`)."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import request, url_for
 from flask_login import current_user
 
@@ -51,15 +49,15 @@ def integrity():
 @bp.get("/agents/<username>")
 @roles_required("supervisor")
 def agent(username: str):
-    agent, _ = supervision.branch_agent(db.session, current_user.branch_id, username)
-    branch = current_user.branch
+    branch, now = current_user.branch, utcnow()
+    agent, row, queue, any_late = supervision.branch_agent_row(db.session, branch, today(),
+                                                               username, now)
     error = None
     status = 200
     try:
         statement = agent_statement(agent, request.args)
     except DomainError as problem:
         error, status, statement = problem.text, problem.status_code, None
-    row, queue = supervision.agent_row_and_queue(db.session, branch, today(), agent)
     this_month = month_of(today())
     incentives = monthly_incentives(db.session, agent.id, add_months(this_month, -1), 2,
                                     branch.timezone)[::-1]  # this month first
@@ -68,14 +66,12 @@ def agent(username: str):
                        incentives=[i for i in incentives if i is not None],
                        flag_members=flag_members(db.session, row.integrity),
                        raw_from=(request.args.get("from") or "")[:20],
-                       raw_to=(request.args.get("to") or "")[:20], now=utcnow(),
-                       late=supervision.late_collections(db.session, agent.id,
-                                                         utcnow() - LATE_WINDOW),
+                       raw_to=(request.args.get("to") or "")[:20], now=now,
+                       late=supervision.late_collections(
+                           db.session, agent.id, now - supervision.LATE_WINDOW)
+                       if any_late else [],
                        next_url=url_for("supervisor.agent", username=agent.username),
                        **supervisor_queue(agent.id, counts=queue))
-
-
-LATE_WINDOW = timedelta(days=60)
 
 
 @bp.post("/collections/<number>/seen")
