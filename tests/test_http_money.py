@@ -17,6 +17,7 @@ from perisai.domain.months import add_months, month_of
 from perisai.domain.text import month_label
 from perisai.extensions import db
 from perisai.models import AgentAccount, AuditEvent, Bill, Collection, LedgerEntry, Worker
+from perisai.commands import collecting
 from perisai.links import receipt_from_token, token_for
 from test_domain_rates import book_from_seed
 
@@ -411,6 +412,50 @@ def test_collect_records_cash_and_advances_paid_through(app, agent, worker, bill
     next_code = bill_code_from(issue_bill(agent, worker, 1))
     [later] = load(app, Bill, code=next_code)
     assert later.first_month == add_months(this_month(), 3)
+
+
+@pytest.mark.both_backends
+def test_a_receipt_number_already_taken_is_drawn_again(app, agent, worker, bill, monkeypatch):
+    """Receipt numbers are not looked up before use: the unique constraint refuses one that is
+    taken, and the payment is made again, whole, with another number (three draws at most)."""
+    taken = paid_receipt_for(agent, worker_nik="3273015208950015", full_name="Sri Wahyuni")
+    real = collecting.random_number
+    draws = iter([taken, taken])
+    monkeypatch.setattr(collecting, "random_number", lambda length: next(draws, None)
+                        or real(length))
+    amount = amount_of_bill(agent, bill)
+    response, _ = pay(agent, bill)
+    assert response.status_code == 303
+    number = receipt_from(response)
+    assert number != taken and next(draws, None) is None  # both taken draws were refused
+    [collection] = load(app, Collection, bill_id=load(app, Bill, code=bill)[0].id)
+    assert (collection.receipt_number, collection.amount) == (number, amount)
+    assert len(load(app, Collection, receipt_number=taken)) == 1
+    assert len(load(app, LedgerEntry, collection_id=collection.id)) == 1
+
+
+@pytest.mark.both_backends
+def test_three_taken_receipt_numbers_refuse_the_payment_and_write_nothing(
+        app, agent, worker, bill, monkeypatch):
+    taken = paid_receipt_for(agent, worker_nik="3273015208950015", full_name="Sri Wahyuni")
+    monkeypatch.setattr(collecting, "random_number", lambda length: taken)
+    cash = load(app, AgentAccount, agent_id=load(app, Collection, receipt_number=taken)[0]
+                .agent_id)[0].cash_on_hand
+    response, _ = pay(agent, bill)
+    assert response.status_code == 500
+    [saved] = load(app, Bill, code=bill)
+    assert saved.status == "open" and load(app, Collection, bill_id=saved.id) == []
+    assert load(app, AgentAccount, agent_id=saved.agent_id)[0].cash_on_hand == cash
+
+
+def paid_receipt_for(client, *, worker_nik: str, full_name: str) -> str:
+    """Another worker registered, billed and paid: its receipt number."""
+    response = register(client, nik=worker_nik, full_name=full_name)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    code = bill_code_from(issue_bill(client, worker_id_from(response), 1))
+    response, _ = pay(client, code)
+    assert response.status_code == 303
+    return receipt_from(response)
 
 
 @pytest.mark.both_backends

@@ -8,10 +8,11 @@ import tracemalloc
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from conftest import csrf_token
-from helpers import amount_of_bill, bill_code_from, issue_bill, nik_for, register, worker_id_from
+from helpers import (amount_of_bill, bill_code_from, collect_form, issue_bill, nik_for, register,
+                     worker_id_from)
 from markup import definitions
 from perisai.domain.clock import local_today
 from perisai.domain.months import add_months, month_of
@@ -320,3 +321,53 @@ def test_admin_upload_may_be_larger_than_the_app_wide_limit(app, client, auth):
     token = csrf_token(client, "/admin")
     response = client.post("/admin/branches", data={"csrf_token": token, "name": "x" * (9 * 1024 * 1024)})
     assert response.status_code == 413  # everywhere else the limit holds
+
+
+@pytest.mark.both_backends
+def test_a_sponsor_run_right_after_the_paid_months_is_marked_at_the_payment(
+        app, client, auth, runner, tmp_path, backend):
+    """A worker listed from next month on pays this month in cash; the payment marks the
+    sponsored months after it too. A worker never listed pays without the list being read."""
+    this_month = month_of(local_today("Asia/Jakarta"))
+    nik = nik_for(date(1986, 1, 5), "M", 4324)
+    _list_worker(app, runner, tmp_path, nik, 2, add_months(this_month, 1),
+                 add_months(this_month, 3))
+    auth.login("agent1")
+    response = register(client, nik=nik, birth_date="1986-01-05", sex="M", programs="2",
+                        full_name="Asep Sponsor")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    worker_id = worker_id_from(response)
+    with app.app_context():  # this month is not the sponsor's: nothing is marked yet
+        assert db.session.get(Worker, worker_id).paid_through is None
+    paid = _pay(client, worker_id)
+    assert paid["listed"] == 1
+    with app.app_context():
+        assert db.session.get(Worker, worker_id).paid_through == add_months(this_month, 3)
+
+    response = register(client, nik=nik_for(date(1987, 2, 6), "M", 4325), birth_date="1987-02-06",
+                        sex="M", programs="2", full_name="Ujang Tunai")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    other = worker_id_from(response)
+    assert _pay(client, other)["listed"] == 0
+    with app.app_context():
+        assert db.session.get(Worker, other).paid_through == this_month
+
+
+def _pay(client, worker_id: int) -> dict:
+    """Pay a one-month code for the worker: how many statements read the sponsor list then."""
+    code = bill_code_from(issue_bill(client, worker_id, 1))
+    form = dict(collect_form(client, code), amount=str(amount_of_bill(client, code)))
+    with client.application.app_context():
+        engine = db.engine
+    reads = []
+
+    def remember(conn, cursor, statement, *_):
+        if statement.startswith("SELECT sponsored_entries."):
+            reads.append(statement)
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        response = client.post("/collect", data=form)
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return {"listed": len(reads)}
