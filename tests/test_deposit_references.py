@@ -120,12 +120,14 @@ def test_the_supervisor_is_warned_of_a_near_duplicate(app, client, auth, backend
                            .values(reference_key=None))
         db.session.commit()
     as_supervisor(client, auth)
-    page = parse(client.get("/supervisor"))
-    for deposit, other in ((first, second), (second, first), (zeros, short), (short, zeros)):
-        warning = one(page, f"#deposit-{deposit.id} .near-duplicate")
-        assert "mungkin satu transfer dilaporkan dua kali" in text_of(warning)
-        assert other.reference in text_of(warning)
-    assert not has(page, f"#deposit-{alone.id} .near-duplicate")
+    # The branch's queue, and the agent's page (which reads them in one statement of its own).
+    for path in ("/supervisor", "/supervisor/agents/agent1"):
+        page = parse(client.get(path))
+        for deposit, other in ((first, second), (second, first), (zeros, short), (short, zeros)):
+            warning = one(page, f"#deposit-{deposit.id} .near-duplicate")
+            assert "mungkin satu transfer dilaporkan dua kali" in text_of(warning)
+            assert other.reference in text_of(warning)
+        assert not has(page, f"#deposit-{alone.id} .near-duplicate")
 
 
 @pytest.mark.parametrize("typed, key", [("BRI 777001", "BRI777001"), ("bri-777.001", "BRI777001"),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Row, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -89,6 +89,28 @@ def near_duplicates(session: Session, deposits: list[Deposit]) -> dict[int, list
                Deposit.declared_at >= since,
                Deposit.status.in_((DepositStatus.PENDING, DepositStatus.VERIFIED)))
         .order_by(Deposit.declared_at, Deposit.id)).all()
+    return _near_duplicates_among(deposits, others)
+
+
+def agent_pending_deposits(session: Session, branch_id: int, agent_id: int,
+                           oldest_pending: datetime) -> tuple[list[Deposit], dict[int, list]]:
+    """One agent's deposits waiting for the supervisor of the branch, oldest first, and their
+    `near_duplicates`, from one statement (one agent's page): the agent's pending and verified
+    deposits from `NEAR_DUPLICATE_LOOKBACK` before its oldest waiting one (`oldest_pending`,
+    which its page has read already) are the waiting ones and the ones to compare them with."""
+    found = list(session.scalars(
+        select(Deposit).where(Deposit.agent_id == agent_id,
+                              Deposit.declared_at >= oldest_pending - NEAR_DUPLICATE_LOOKBACK,
+                              Deposit.status.in_((DepositStatus.PENDING, DepositStatus.VERIFIED)))
+        .order_by(Deposit.declared_at, Deposit.id)).all())
+    pending = [deposit for deposit in found
+               if deposit.status == DepositStatus.PENDING and deposit.branch_id == branch_id]
+    return pending, _near_duplicates_among(pending, found)
+
+
+def _near_duplicates_among(deposits: list[Deposit], others: list) -> dict[int, list]:
+    """`near_duplicates` of `deposits` among `others` (the same agents' pending or verified
+    deposits, oldest first)."""
     # Each deposit is compared with its own agent's only, by the reference's stored key (worked
     # out only where it is NULL: duplicates older than the rule, migration d2f4b6a8c0e1): a big
     # branch's queue against a month of its agents' deposits was 20 × 600 comparisons.

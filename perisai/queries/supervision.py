@@ -147,6 +147,7 @@ class AgentFound(NamedTuple):
     row: AgentRow
     queue: dict[str, int]  # `queue_counts` of the agent
     any_late: bool  # whether `late_collections` can find anything
+    oldest_pending: datetime | None  # when its oldest deposit waiting in the branch was declared
 
 
 def branch_agent_row(session: Session, branch: Branch, today: date, username: str,
@@ -166,23 +167,27 @@ def _agent_found(session: Session, branch: Branch, today: date, which: dict,
         **which}).first()
     if found is None:
         raise DomainError("Agen tidak ditemukan.", status_code=404)
-    agent, any_late, *values = found
+    agent, any_late, oldest_pending, *values = found
     findings = integrity_findings(session, branch, today, agent_id=agent.id, now=now)
     row = _rows([values], findings, cash_limit=branch.cash_limit, now=now,
                 inactive_before=inactive_threshold(today, branch.timezone))[0]
     return AgentFound(agent, row, dict(zip(QUEUE_KEYS, map(int, values[-len(QUEUE_KEYS):]))),
-                      bool(any_late))
+                      bool(any_late), oldest_pending)
 
 
 @functools.cache
 def _agent_query(by: str):
     """One agent (found `by` "agent_id" or by "username" among the branch's agents) with
-    whether it has collections `late_collections` would look at, its row's columns and its
-    queue's counts, built once with its values as parameters: branch_id, month, late_since,
-    and `by`. The counts follow the agent found (correlated on users.id); its waiting
-    deposits are the row's pending deposits too."""
+    whether it has collections `late_collections` would look at, when its oldest deposit
+    waiting in the branch was declared, its row's columns and its queue's counts, built once
+    with its values as parameters: branch_id, month, late_since, and `by`. The counts follow
+    the agent found (correlated on users.id); its waiting deposits are the row's pending
+    deposits too."""
     branch_id = bindparam("branch_id", type_=Integer)
     queue = _queue_count_columns(branch_id, User.id)
+    oldest_pending = select(func.min(Deposit.declared_at)).where(
+        Deposit.branch_id == branch_id, Deposit.status == DepositStatus.PENDING,
+        Deposit.agent_id == User.id).scalar_subquery()
     # Each from its partial index: most agents have none, and then the page asks no more.
     any_late = or_(
         select(Collection.id).where(Collection.agent_id == User.id,
@@ -192,7 +197,7 @@ def _agent_query(by: str):
             Collection.collected_at >= bindparam("late_since", type_=DateTime),
             Collection.received_at.is_not(None)).exists())
     query = _agents_join(branch_id, bindparam("month", type_=Date), User, any_late,
-                         *AGENT_COLUMNS, queue[0], *queue)
+                         oldest_pending, *AGENT_COLUMNS, queue[0], *queue)
     if by == "agent_id":
         return query.where(User.id == bindparam("agent_id", type_=Integer))
     return query.where(User.username == bindparam("username", type_=String),

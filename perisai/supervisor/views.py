@@ -50,8 +50,8 @@ def integrity():
 @roles_required("supervisor")
 def agent(username: str):
     branch, now = current_user.branch, utcnow()
-    agent, row, queue, any_late = supervision.branch_agent_row(db.session, branch, today(),
-                                                               username, now)
+    agent, row, queue, any_late, oldest_pending = supervision.branch_agent_row(
+        db.session, branch, today(), username, now)
     error = None
     status = 200
     try:
@@ -71,7 +71,7 @@ def agent(username: str):
                            db.session, agent.id, now - supervision.LATE_WINDOW)
                        if any_late else [],
                        next_url=url_for("supervisor.agent", username=agent.username),
-                       **supervisor_queue(agent.id, counts=queue))
+                       **supervisor_queue(agent.id, counts=queue, oldest_pending=oldest_pending))
 
 
 @bp.post("/collections/<number>/seen")
