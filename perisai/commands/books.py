@@ -57,12 +57,15 @@ def on_registration(session: Session, worker: Worker, *, renewal: bool) -> None:
                  at=worker.registered_at, zone=_zone(session, worker.branch_id), registrations=1)
 
 
-def on_collection(session: Session, collection: Collection, *, bill: Bill) -> None:
-    """Cash received: into the agent's ledger, its incentive tallies and its month."""
+def on_collection(session: Session, collection: Collection, *, bill: Bill,
+                  zone_and_member_since: tuple[str, date] | None = None) -> None:
+    """Cash received: into the agent's ledger, its incentive tallies and its month.
+    `zone_and_member_since`: the branch's time zone and the worker's `member_since`, when the
+    caller read them already (`zone_and_member_since_sql`)."""
     _post(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
           kind=LedgerKind.COLLECTION, amount=collection.amount, collection_id=collection.id,
           at=collection.collected_at)
-    zone, member_first = _zone_and_member_since(session, collection)
+    zone, member_first = zone_and_member_since or _zone_and_member_since(session, collection)
     _tally(session, agent_id=collection.agent_id, collected_at=collection.collected_at, zone=zone,
            member_first=member_first, breakdown=bill.breakdown)
     _count_month(session, agent_id=collection.agent_id, branch_id=collection.branch_id,
@@ -106,6 +109,11 @@ def _post(session: Session, *, agent_id: int, branch_id: int, kind: LedgerKind, 
           at: datetime | None = None) -> LedgerEntry:
     """Append one entry and move the account; the caller's transaction makes both atomic."""
     at = at or utcnow()
+    if kind == LedgerKind.COLLECTION and _collected(session, agent_id, amount, at):
+        entry = LedgerEntry(agent_id=agent_id, branch_id=branch_id, kind=kind, amount=amount,
+                            collection_id=collection_id, deposit_id=deposit_id, created_at=at)
+        session.add(entry)
+        return entry
     account = account_for_update(session, agent_id)
     if account.cash_on_hand + amount < 0 or (
             amount < 0 and cash_in_branch(session, agent_id, branch_id) + amount < 0):
@@ -131,6 +139,27 @@ def _post(session: Session, *, agent_id: int, branch_id: int, kind: LedgerKind, 
     else:
         account.oldest_undeposited_at = _oldest_undeposited(session, agent_id, account.cash_on_hand)
     return entry
+
+
+def _collected(session: Session, agent_id: int, amount: int, at: datetime) -> bool:
+    """Cash collected, into the agent's account row by one UPDATE, which locks it as
+    `account_for_update` would (a read, then a write, were two statements of every payment).
+    New cash is the newest in hand: the oldest undeposited rupiah stays where it was, unless
+    there was none (walking back over every collection still in hand would cost more as cash
+    piles up). False when the agent has no account row yet: `_post` makes it."""
+    table = AgentAccount.__table__
+    moved = session.execute(
+        update(table).where(table.c.agent_id == agent_id)
+        .values(cash_on_hand=table.c.cash_on_hand + amount,
+                total_collected=table.c.total_collected + amount,
+                last_activity_at=at, updated_at=at,
+                oldest_undeposited_at=func.coalesce(table.c.oldest_undeposited_at, at)))
+    if moved.rowcount != 1:
+        return False
+    loaded = session.identity_map.get(session.identity_key(AgentAccount, agent_id))
+    if loaded is not None:  # a copy read earlier in the transaction is out of date now
+        session.expire(loaded)
+    return True
 
 
 def cash_in_branch(session: Session, agent_id: int, branch_id: int) -> int:
@@ -186,9 +215,15 @@ def member_since(session: Session, worker_id: int) -> date:
 
 def _zone_and_member_since(session: Session, collection: Collection) -> tuple[str, date]:
     """The branch's time zone and `member_since` of the collection's worker, in one read."""
-    zone = select(Branch.timezone).where(Branch.id == collection.branch_id).scalar_subquery()
-    return session.execute(select(zone, member_since_sql())
+    return session.execute(select(*zone_and_member_since_sql(collection.branch_id))
                            .where(Worker.id == collection.worker_id)).one()
+
+
+def zone_and_member_since_sql(branch_id: int) -> tuple:
+    """Two columns over `Worker`: the time zone of the branch `branch_id` and the worker's
+    `member_since` (what a payment's books need, read beside the worker)."""
+    return (select(Branch.timezone).where(Branch.id == branch_id).scalar_subquery(),
+            member_since_sql())
 
 
 def member_since_sql():

@@ -98,14 +98,16 @@ def _collect(session: Session, *, code: str, amount: int, idempotency_key: str,
             now = now or utcnow()
             # The worker before its bill, as everywhere (commands.tx, lock order): the bill is
             # found without a lock, inside the statement that locks its worker.
-            # Beside it, whether a sponsor list ever named the worker: most never are, and then
-            # the list is not read after the payment.
-            found = session.execute(lock(select(Worker, select(SponsoredEntry.id).where(
-                SponsoredEntry.nik == Worker.nik).exists()).where(Worker.id == select(
+            # Beside it, whether a sponsor list ever named the worker (most never are, and then
+            # the list is not read after the payment), and the branch's time zone and the
+            # worker's first month as a member, which its books need.
+            found = session.execute(lock(select(
+                Worker, select(SponsoredEntry.id).where(SponsoredEntry.nik == Worker.nik).exists(),
+                *books.zone_and_member_since_sql(branch_id)).where(Worker.id == select(
                     Bill.worker_id).where(Bill.code == code).scalar_subquery()), session)).first()
             if found is None:
                 raise DomainError(UNKNOWN_CODE, status_code=404)
-            worker, listed = found
+            worker, listed, zone, member_first = found
             bill = session.scalars(lock(select(Bill).where(Bill.code == code), session)).one()
             check_collector(bill_branch_id=bill.branch_id, bill_agent_id=bill.agent_id,
                             agent_id=agent_id, branch_id=branch_id)
@@ -145,7 +147,8 @@ def _collect(session: Session, *, code: str, amount: int, idempotency_key: str,
             # the collection's event below records paid_through, and takes the audit lock last.
             apply_sponsor_cover(session, worker, actor, record_event=False,
                                 entries=None if listed else ())
-            books.on_collection(session, collection, bill=bill)
+            books.on_collection(session, collection, bill=bill,
+                                zone_and_member_since=(zone, member_first))
             audit.record(session, actor, "collection.record", "collection",
                          collection.receipt_number, before=before,
                          after={"bill": bill.code, "amount": collection.amount,
