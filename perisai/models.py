@@ -157,8 +157,10 @@ class Membership(db.Model):
 
     __table_args__ = (
         CheckConstraint("programs IN (2, 3)", name="known_programs"),
-        # An agent's registrations of a month, with their programs, from the index alone.
-        Index("ix_memberships_agent_registered", "agent_id", "registered_at", "programs"),
+        # An agent's registrations of a month, with their programs and whether each is a
+        # renewal (not a new member), from the index alone (a2c4e6b8d0f1).
+        Index("ix_memberships_agent_registered_renewal", "agent_id", "registered_at",
+              "programs", "renewal"),
         Index("ix_memberships_worker_registered", "worker_id", "registered_at"),
         # A branch's re-registrations (an integrity flag): the few renewals, by time.
         Index("ix_memberships_branch_renewal", "branch_id", "renewal", "registered_at"),

@@ -393,17 +393,21 @@ def test_index_migrations_on_postgresql_never_stop_payments(app, runner, backend
     made = [s for s in statements if s.upper().startswith(("CREATE INDEX", "CREATE UNIQUE"))]
     # The index migrations since then, each with its index.
     for name in ("ix_ledger_agent_time_amount", "ix_collections_agent_offline",
-                 "ix_workers_agent_registered_phone_paid", "ix_users_role_username"):
+                 "ix_workers_agent_registered_phone_paid", "ix_users_role_username",
+                 "ix_memberships_agent_registered_renewal"):
         assert any(name in s for s in made), (name, statements)
     if backend == "postgresql":
         blocking = [s for s in statements if "CONCURRENTLY" not in s.upper()]
         assert blocking == []
     with app.app_context():
-        indexes = {index["name"] for table in ("ledger_entries", "collections", "workers")
+        indexes = {index["name"] for table in ("ledger_entries", "collections", "workers",
+                                               "memberships")
                    for index in sa.inspect(db.engine).get_indexes(table)}
     assert {"ix_ledger_agent_time_amount", "ix_collections_agent_offline",
-            "ix_workers_agent_registered_phone_paid"} <= indexes
-    assert not {"ix_ledger_agent_time", "ix_workers_agent_registered"} & indexes
+            "ix_workers_agent_registered_phone_paid",
+            "ix_memberships_agent_registered_renewal"} <= indexes
+    assert not {"ix_ledger_agent_time", "ix_workers_agent_registered",
+                "ix_memberships_agent_registered"} & indexes
     with app.app_context():
         users = {index["name"] for index in sa.inspect(db.engine).get_indexes("users")}
     # The search by a username's start uses an index on PostgreSQL only (SQLite's LIKE cannot).

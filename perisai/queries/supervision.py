@@ -152,10 +152,10 @@ class AgentFound(NamedTuple):
 
 def branch_agent_row(session: Session, branch: Branch, today: date, username: str,
                      now: datetime | None = None) -> AgentFound:
-    """An agent of this branch by username, with its row, its queue's counts and whether it has
-    collections recorded late, in one statement (one agent's page; a statement of its own
-    costs about a millisecond on PostgreSQL here); 404, the same for an agent of another
-    branch, when there is none."""
+    """An agent of this branch by username, with its row, its queue's counts, whether it has
+    collections recorded late and when its oldest waiting deposit was declared, in one
+    statement (one agent's page; a statement of its own costs about a millisecond on
+    PostgreSQL here); 404, the same for an agent of another branch, when there is none."""
     return _agent_found(session, branch, today, {"username": (username or "")[:40]}, now)
 
 
