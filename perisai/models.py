@@ -120,8 +120,9 @@ class Worker(db.Model):
         CheckConstraint("programs IN (2, 3)", name="known_programs"),
         CheckConstraint("declared_income >= 1000000", name="income_minimum"),
         CheckConstraint("length(nik) = 16", name="nik_length"),
-        Index("ix_workers_agent_name", "agent_id", "name_key"),
-        Index("ix_workers_branch_name", "branch_id", "name_key"),
+        # The lists' order, name then id, from the index (b3d5f7a9c1e2).
+        Index("ix_workers_agent_name_id", "agent_id", "name_key", "id"),
+        Index("ix_workers_branch_name_id", "branch_id", "name_key", "id"),
         Index("ix_workers_agent_paid_first", "agent_id", "paid_through", "first_month"),
         # An agent's recent members with what its integrity flags read (the phone, whether
         # they paid), from the index alone.

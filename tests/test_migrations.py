@@ -394,7 +394,8 @@ def test_index_migrations_on_postgresql_never_stop_payments(app, runner, backend
     # The index migrations since then, each with its index.
     for name in ("ix_ledger_agent_time_amount", "ix_collections_agent_offline",
                  "ix_workers_agent_registered_phone_paid", "ix_users_role_username",
-                 "ix_memberships_agent_registered_renewal"):
+                 "ix_memberships_agent_registered_renewal", "ix_workers_branch_name_id",
+                 "ix_workers_agent_name_id"):
         assert any(name in s for s in made), (name, statements)
     if backend == "postgresql":
         blocking = [s for s in statements if "CONCURRENTLY" not in s.upper()]
@@ -405,9 +406,11 @@ def test_index_migrations_on_postgresql_never_stop_payments(app, runner, backend
                    for index in sa.inspect(db.engine).get_indexes(table)}
     assert {"ix_ledger_agent_time_amount", "ix_collections_agent_offline",
             "ix_workers_agent_registered_phone_paid",
-            "ix_memberships_agent_registered_renewal"} <= indexes
+            "ix_memberships_agent_registered_renewal", "ix_workers_branch_name_id",
+            "ix_workers_agent_name_id"} <= indexes
     assert not {"ix_ledger_agent_time", "ix_workers_agent_registered",
-                "ix_memberships_agent_registered"} & indexes
+                "ix_memberships_agent_registered", "ix_workers_branch_name",
+                "ix_workers_agent_name"} & indexes
     with app.app_context():
         users = {index["name"] for index in sa.inspect(db.engine).get_indexes("users")}
     # The search by a username's start uses an index on PostgreSQL only (SQLite's LIKE cannot).
