@@ -19,6 +19,23 @@ from perisai.models import Reversal
 from perisai.queries import supervision
 
 
+def statements_for(app, client, path) -> tuple[list[str], str]:
+    """The statements a GET of `path` ran (whitespace folded), and the page."""
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def remember(conn, cursor, statement, *_):
+        statements.append(" ".join(statement.split()))
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert response.status_code == 200
+    return statements, response.get_data(as_text=True)
+
+
 def token(client):
     return csrf_token(client, "/")
 
@@ -124,19 +141,7 @@ def test_row_figures_for_this_month(app, client, auth):
 
 def test_agents_page_uses_a_constant_number_of_queries(app, client, auth):
     def count_queries(path):
-        with app.app_context():
-            engine = db.engine
-        statements = []
-
-        def remember(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-        event.listen(engine, "before_cursor_execute", remember)
-        try:
-            response = client.get(path)
-        finally:
-            event.remove(engine, "before_cursor_execute", remember)
-        assert response.status_code == 200
-        return len(statements)
+        return len(statements_for(app, client, path)[0])
 
     auth.login("agent1")
     _, amount = paid_receipt(client)
@@ -397,27 +402,12 @@ def test_one_agents_page_asks_only_for_what_it_shows(app, client, auth):
     """One agent's page: the agent, its row, queue counts and whether it has late collections
     or waiting deposits in one statement; the late list, and the deposits with their near
     duplicates, only when there are some; the incentive schemes once."""
-    def statements_for(path):
-        with app.app_context():
-            engine = db.engine
-        statements = []
-
-        def remember(conn, cursor, statement, *_):
-            statements.append(" ".join(statement.split()))
-        event.listen(engine, "before_cursor_execute", remember)
-        try:
-            response = client.get(path)
-        finally:
-            event.remove(engine, "before_cursor_execute", remember)
-        assert response.status_code == 200
-        return statements, response.get_data(as_text=True)
-
     def reads(statements, table):
         return [s for s in statements if s.startswith(f"SELECT {table}.")]
 
     auth.login("supervisor1")
     client.get("/supervisor/agents/agent1")  # warm up
-    quiet, html = statements_for("/supervisor/agents/agent1")
+    quiet, html = statements_for(app, client, "/supervisor/agents/agent1")
     quiet = [s for s in quiet if s != "BEGIN"]
     # The login, the agent, its flags, the schemes, the statement, the incentives.
     assert len(quiet) == 6
@@ -434,7 +424,7 @@ def test_one_agents_page_asks_only_for_what_it_shows(app, client, auth):
         collection.collected_at -= timedelta(minutes=30)
         db.session.commit()
     relogin(client, auth, "supervisor1")
-    busy, html = statements_for("/supervisor/agents/agent1")
+    busy, html = statements_for(app, client, "/supervisor/agents/agent1")
     busy = [s for s in busy if s != "BEGIN"]
     # Then also: the late list; the waiting deposits with the agent's others beside them.
     assert len(busy) == 8 and len(reads(busy, "deposits")) == 1
